@@ -1,0 +1,46 @@
+//! Entropy coding: an integer-only range coder for binary decisions and for large
+//! alphabets.
+//!
+//! Models never talk to the encoder or the decoder directly: they call the methods of
+//! [`EntropyCoder`], which both implement. The encoder codes the symbol it is given and
+//! returns it; the decoder ignores that argument and returns the symbol it decoded. So a
+//! model runs the *same* code when compressing and decompressing, which is what keeps the
+//! two sides in step.
+
+use crate::error::Result;
+
+/// A discrete distribution over symbols `0..n`, given as integer frequencies.
+///
+/// Every symbol that can occur must have a frequency of at least 1 (the probability
+/// floor); the total must not exceed [`MAX_TOTAL`].
+pub(crate) trait Distribution {
+    /// Sum of all frequencies, in `1..=MAX_TOTAL`.
+    fn total(&self) -> u32;
+    /// `(cumulative frequency below symbol, frequency of symbol)`, for encoding.
+    fn interval(&self, symbol: u32) -> (u32, u32);
+    /// The symbol whose interval contains `target` (`target < total()`), with its interval,
+    /// as `(symbol, cumulative, frequency)`, for decoding.
+    fn find(&self, target: u32) -> (u32, u32, u32);
+}
+
+/// The largest frequency total a [`Distribution`] may have (2^24... and more: the coder
+/// keeps at least 2^48 of range, so totals up to 2^32 lose under 2^-16 of a bit).
+pub(crate) const MAX_TOTAL: u32 = u32::MAX;
+
+/// Probabilities of binary decisions are 16-bit: `p1` is P(bit = 1) in units of 2^-16,
+/// and must lie in `1..=65535`.
+pub(crate) const PROB_BITS: u32 = 16;
+
+/// What a model needs from an entropy coder. See the module docs.
+pub(crate) trait EntropyCoder {
+    /// Codes one binary decision with P(1) = `p1` / 2^16.
+    fn code_bit(&mut self, bit: bool, p1: u32) -> Result<bool>;
+    /// Codes `symbol` from `dist`.
+    fn code_symbol<D: Distribution>(&mut self, symbol: u32, dist: &D) -> Result<u32>;
+    /// Codes a value uniformly distributed in `0..n` (`n >= 1`).
+    fn code_uniform(&mut self, value: u32, n: u32) -> Result<u32>;
+}
+
+mod range;
+
+pub(crate) use range::{CumulativeTable, RangeDecoder, RangeEncoder};

@@ -1,0 +1,109 @@
+//! One block: learn a vocabulary, tokenize, model and code the tokens (FORMAT.md §4).
+
+use super::format::{BLOCK_MODELED, BLOCK_STORED, ByteReader, put_varint};
+use crate::coder::{RangeDecoder, RangeEncoder};
+use crate::error::{Result, corrupt};
+use crate::model::{self, ModelConfig, TokenModel};
+use crate::tokenizer::{self, Token, Vocab};
+
+/// Compresses `data` (one block, non-empty) and appends the block to `out`. Falls back to
+/// a stored block when modelling does not make it smaller.
+pub(crate) fn write_block(data: &[u8], config: &ModelConfig, out: &mut Vec<u8>) -> Result<()> {
+    debug_assert!(!data.is_empty());
+    let payload = model_block(data, config)?;
+    if payload.len() < data.len() {
+        out.push(BLOCK_MODELED);
+        put_varint(out, data.len() as u64);
+        put_varint(out, payload.len() as u64);
+        out.extend_from_slice(&payload);
+    } else {
+        out.push(BLOCK_STORED);
+        put_varint(out, data.len() as u64);
+        put_varint(out, data.len() as u64);
+        out.extend_from_slice(data);
+    }
+    Ok(())
+}
+
+/// The payload of a modeled block: vocabulary, token count, coded tokens.
+fn model_block(data: &[u8], config: &ModelConfig) -> Result<Vec<u8>> {
+    let vocab = Vocab::train(data, tokenizer::vocab_budget(data.len()));
+    let tokens = vocab.encode(data);
+    let mut payload = Vec::new();
+    vocab.write(&mut payload);
+    put_varint(&mut payload, tokens.len() as u64);
+    let mut enc = RangeEncoder::with_output(payload);
+    match AnyModel::new(config, &vocab)? {
+        AnyModel::Baseline(mut m) => encode_tokens(&mut m, &mut enc, &tokens)?,
+    }
+    Ok(enc.finish())
+}
+
+/// Decodes the payload of a modeled block into `out`, which must end up `raw_len` longer.
+pub(crate) fn read_modeled(
+    payload: &[u8],
+    raw_len: usize,
+    config: &ModelConfig,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    let (vocab, used) = Vocab::read(payload)?;
+    let mut r = ByteReader::new(&payload[used..]);
+    let n_tokens = r.varint_max(raw_len as u64, "more tokens than bytes in block")?;
+    let mut dec = RangeDecoder::new(r.rest());
+    let end = out.len() + raw_len;
+    match AnyModel::new(config, &vocab)? {
+        AnyModel::Baseline(mut m) => decode_tokens(&mut m, &mut dec, &vocab, n_tokens, end, out)?,
+    }
+    if dec.overran() {
+        return Err(corrupt("coded tokens run past the end of the block"));
+    }
+    if out.len() != end {
+        return Err(corrupt("block decodes to fewer bytes than declared"));
+    }
+    Ok(())
+}
+
+/// The models a frame can name. Matched once per block, so the per-token loops below
+/// are monomorphic.
+enum AnyModel {
+    Baseline(model::baseline::BaselineModel),
+}
+
+impl AnyModel {
+    fn new(config: &ModelConfig, vocab: &Vocab) -> Result<Self> {
+        Ok(match config.kind {
+            model::ModelKind::Baseline => {
+                AnyModel::Baseline(model::baseline::BaselineModel::new(&config.params, vocab)?)
+            }
+        })
+    }
+}
+
+fn encode_tokens<M: TokenModel>(m: &mut M, enc: &mut RangeEncoder, tokens: &[Token]) -> Result<()> {
+    for &t in tokens {
+        m.code(enc, t)?;
+    }
+    Ok(())
+}
+
+fn decode_tokens<M: TokenModel>(
+    m: &mut M,
+    dec: &mut RangeDecoder<'_>,
+    vocab: &Vocab,
+    n_tokens: u64,
+    end: usize,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    for _ in 0..n_tokens {
+        let t = m.code(dec, 0)?;
+        let bytes = vocab.token_bytes(t);
+        if out.len() + bytes.len() > end {
+            return Err(corrupt("block decodes to more bytes than declared"));
+        }
+        out.extend_from_slice(bytes);
+        if dec.overran() {
+            return Err(corrupt("coded tokens run past the end of the block"));
+        }
+    }
+    Ok(())
+}

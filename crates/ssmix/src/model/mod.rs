@@ -1,0 +1,62 @@
+//! Token models: they predict the next token and learn from it.
+//!
+//! A model sees the tokens of one block in order. For each token it builds a prediction
+//! from what it has seen, codes the token through an [`EntropyCoder`], and then updates
+//! itself with the token. Because the encoder and the decoder call the same
+//! [`TokenModel::code`], they make the same predictions in the same order.
+
+use crate::coder::EntropyCoder;
+use crate::error::{Error, Result};
+use crate::tokenizer::{Token, Vocab};
+
+/// A model of a token sequence.
+pub(crate) trait TokenModel {
+    /// Predicts the next token, codes `token` with that prediction (when decoding
+    /// `token` is ignored and the decoded token is returned), then learns from it.
+    fn code<C: EntropyCoder>(&mut self, coder: &mut C, token: Token) -> Result<Token>;
+}
+
+/// Which model family a frame uses. The numeric values are written into frames.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum ModelKind {
+    /// Adaptive token frequencies (see `baseline`).
+    Baseline = 1,
+}
+
+impl ModelKind {
+    pub(crate) fn from_u8(v: u8) -> Result<Self> {
+        match v {
+            1 => Ok(ModelKind::Baseline),
+            _ => Err(Error::Corrupt("unknown model kind")),
+        }
+    }
+}
+
+/// Everything the decoder needs to rebuild the model of a frame, written in the header.
+///
+/// `params` is the model's own ordered list of integer settings; each model family
+/// validates its list when a frame is read (see `docs/FORMAT.md`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ModelConfig {
+    pub(crate) kind: ModelKind,
+    pub(crate) params: Vec<u32>,
+}
+
+/// The most parameters any model family may store.
+pub(crate) const MAX_PARAMS: usize = 64;
+
+pub(crate) mod baseline;
+
+/// The model configuration for a level and preset.
+pub(crate) fn config_for(_level: crate::Level, _preset: crate::Preset) -> ModelConfig {
+    ModelConfig { kind: ModelKind::Baseline, params: baseline::BaselineModel::params() }
+}
+
+/// Upper bound on the bytes a model of `config` needs for a block of `block_size`
+/// bytes, checked against memory limits before anything is allocated.
+pub(crate) fn memory_estimate(config: &ModelConfig, _block_size: usize) -> u64 {
+    match config.kind {
+        ModelKind::Baseline => 64 * crate::tokenizer::MAX_VOCAB as u64,
+    }
+}
