@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
+use indicatif::ProgressBar;
 use ssmix::{Decoder, Encoder, Options};
 
 use crate::args::{Config, Mode};
@@ -219,17 +220,33 @@ impl Runner<'_> {
         let coded = match &dest {
             Dest::Stdout => {
                 let mut w = CountingWriter::new(&mut self.stdout);
-                code(cfg.mode, &cfg.options, &mut reader, &mut w, size)
-                    .map_err(|e| attribute(e, w.failed, &name, "(stdout)"))
-                    .map(|()| w.count)
+                code(
+                    cfg.mode,
+                    &cfg.options,
+                    &mut reader,
+                    &mut w,
+                    size,
+                    bar.as_ref(),
+                )
+                .map_err(|e| attribute(e, w.failed, &name, "(stdout)"))
+                .map(|()| w.count)
             }
             Dest::Discard => {
                 let mut w = CountingWriter::new(io::sink());
-                code(cfg.mode, &cfg.options, &mut reader, &mut w, size)
-                    .map_err(|e| attribute(e, false, &name, ""))
-                    .map(|()| w.count)
+                code(
+                    cfg.mode,
+                    &cfg.options,
+                    &mut reader,
+                    &mut w,
+                    size,
+                    bar.as_ref(),
+                )
+                .map_err(|e| attribute(e, false, &name, ""))
+                .map(|()| w.count)
             }
-            Dest::File(out) => self.to_file(&mut reader, out, meta.as_ref(), size, &name),
+            Dest::File(out) => {
+                self.to_file(&mut reader, out, meta.as_ref(), size, &name, bar.as_ref())
+            }
         };
         if let Some(bar) = &bar {
             bar.finish_and_clear();
@@ -263,12 +280,13 @@ impl Runner<'_> {
         meta: Option<&Metadata>,
         size: Option<u64>,
         name: &str,
+        bar: Option<&ProgressBar>,
     ) -> Result<u64> {
         let out_name = out.display().to_string();
         let temp = AtomicOutput::create(out, meta)
             .with_context(|| format!("{out_name}: cannot create output"))?;
         let mut w = CountingWriter::new(BufWriter::with_capacity(1 << 17, temp.file()));
-        code(self.cfg.mode, &self.cfg.options, reader, &mut w, size)
+        code(self.cfg.mode, &self.cfg.options, reader, &mut w, size, bar)
             .and_then(|()| w.flush())
             .map_err(|e| attribute(e, w.failed, name, &out_name))?;
         let written = w.count;
@@ -313,6 +331,7 @@ fn code<R: Read, W: Write>(
     reader: &mut R,
     writer: &mut W,
     size: Option<u64>,
+    bar: Option<&ProgressBar>,
 ) -> io::Result<()> {
     match mode {
         Mode::Compress => {
@@ -321,6 +340,11 @@ fn code<R: Read, W: Write>(
                 enc.set_content_size(size)?;
             }
             io::copy(reader, &mut enc)?;
+            // The encoder models whole blocks, so the last one (for small files, all of
+            // the work) runs after the input is read: say so rather than sit at 100%.
+            if let Some(bar) = bar {
+                bar.set_message(format!("{} (compressing last block)", bar.message()));
+            }
             // Always finish: without it the frame has no end mark and checksum.
             enc.finish()?.flush()
         }
@@ -368,10 +392,19 @@ mod tests {
             &mut &data[..],
             &mut packed,
             Some(5000),
+            None,
         )
         .unwrap();
         let mut back = Vec::new();
-        code(Mode::Decompress, &opts, &mut &packed[..], &mut back, None).unwrap();
+        code(
+            Mode::Decompress,
+            &opts,
+            &mut &packed[..],
+            &mut back,
+            None,
+            None,
+        )
+        .unwrap();
         assert_eq!(back, data);
         // A wrong size hint must fail rather than produce a bad frame.
         let err = code(
@@ -380,6 +413,7 @@ mod tests {
             &mut &data[..],
             &mut Vec::new(),
             Some(10),
+            None,
         );
         assert!(err.is_err());
     }

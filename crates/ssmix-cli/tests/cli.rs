@@ -886,3 +886,35 @@ fn ctrl_c_during_large_file_keeps_input_and_removes_temp() {
         data.len() as u64
     );
 }
+
+#[test]
+fn progress_bar_only_on_a_terminal_and_not_with_quiet() {
+    if !script_available() {
+        eprintln!("skipped: util-linux `script` not available");
+        return;
+    }
+    let dir = setup(&[("big.txt", &text(1 << 20, 24))]);
+    let d = dir.path();
+    let out = in_terminal(d, "big.txt");
+    assert_eq!(out.status.code(), Some(0));
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("big.txt") && shown.contains("MiB"),
+        "bar expected: {shown:?}"
+    );
+    let out = in_terminal(d, "-qf big.txt");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "", "-q hides the bar");
+    let out = in_terminal(d, "--no-progress -f big.txt");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "",
+        "--no-progress hides the bar"
+    );
+    // Not a terminal (every other test): stderr stays empty.
+    ssmix(d)
+        .args(["-f", "big.txt"])
+        .assert()
+        .success()
+        .stderr("");
+}
