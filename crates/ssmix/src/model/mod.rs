@@ -49,14 +49,19 @@ pub(crate) const MAX_PARAMS: usize = 64;
 pub(crate) mod baseline;
 
 /// The model configuration for a level and preset.
-pub(crate) fn config_for(_level: crate::Level, _preset: crate::Preset) -> ModelConfig {
-    ModelConfig { kind: ModelKind::Baseline, params: baseline::BaselineModel::params() }
+pub(crate) fn config_for(level: crate::Level, _preset: crate::Preset) -> ModelConfig {
+    ModelConfig {
+        kind: ModelKind::Baseline,
+        params: baseline::BaselineModel::params(level),
+    }
 }
 
 /// Upper bound on the bytes a model of `config` needs for a block of `block_size`
 /// bytes, checked against memory limits before anything is allocated.
 pub(crate) fn memory_estimate(config: &ModelConfig, _block_size: usize) -> u64 {
     match config.kind {
-        ModelKind::Baseline => 64 * crate::tokenizer::MAX_VOCAB as u64,
+        // Invalid parameters allocate nothing: `BaselineModel::new` rejects them.
+        ModelKind::Baseline => baseline::BaselineParams::from_list(&config.params)
+            .map_or(0, |p| p.memory(crate::tokenizer::MAX_VOCAB)),
     }
 }
