@@ -7,7 +7,7 @@
 
 use crate::coder::EntropyCoder;
 use crate::error::{Error, Result};
-use crate::tokenizer::{Token, Vocab};
+use crate::tokenizer::Token;
 
 /// A model of a token sequence.
 pub(crate) trait TokenModel {
