@@ -25,6 +25,9 @@
 mod coder;
 mod container;
 mod error;
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod internals;
 mod model;
 mod options;
 mod tokenizer;

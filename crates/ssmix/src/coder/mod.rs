@@ -41,6 +41,11 @@ pub(crate) trait EntropyCoder {
     fn code_uniform(&mut self, value: u32, n: u32) -> Result<u32>;
 }
 
+#[cfg(test)]
+mod proptests;
+mod quantize;
 mod range;
 
+#[cfg_attr(not(any(test, feature = "internals")), allow(unused_imports))]
+pub(crate) use quantize::QuantizedCdf;
 pub(crate) use range::{CumulativeTable, RangeDecoder, RangeEncoder};
