@@ -18,7 +18,7 @@
 use super::Distribution;
 
 /// Integer frequencies with a fixed total (up to
-/// [`MAX_TOTAL`](super::MAX_TOTAL)), as a prefix-sum table: O(1) intervals for
+/// `u32::MAX`), as a prefix-sum table: O(1) intervals for
 /// encoding, binary search for decoding. Reused from token to token without allocating.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct QuantizedCdf {
