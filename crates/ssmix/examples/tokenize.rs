@@ -15,14 +15,14 @@ use ssmix::tokenizer::{Token, Vocab, vocab_budget};
 /// Ideal adaptive code length of `tokens` in bits.
 fn order1_bits(tokens: &[Token], vocab_len: usize) -> f64 {
     let mut c0 = vec![0u32; vocab_len];
-    let mut n0 = 0u32;
     let mut seen0 = 0u32;
     // context -> (total, distinct), (context, token) -> count
     let mut ctx: HashMap<Token, (u32, u32)> = HashMap::new();
     let mut pair: HashMap<(Token, Token), u32> = HashMap::new();
     let mut bits = 0.0;
     let mut prev: Token = 0;
-    for &t in tokens {
+    for (n0, &t) in tokens.iter().enumerate() {
+        let n0 = n0 as u32;
         let tu = t as usize;
         // Order 0: Witten-Bell escape to uniform.
         let uniform = 1.0 / vocab_len as f64;
@@ -41,7 +41,6 @@ fn order1_bits(tokens: &[Token], vocab_len: usize) -> f64 {
             seen0 += 1;
         }
         c0[tu] += 1;
-        n0 += 1;
         let e = ctx.entry(prev).or_insert((0, 0));
         e.0 += 1;
         if c == 0 {
@@ -51,6 +50,14 @@ fn order1_bits(tokens: &[Token], vocab_len: usize) -> f64 {
         prev = t;
     }
     bits
+}
+
+/// CPU time of this thread in ms (Linux; the machine may be shared, wall time is noisy).
+fn cpu_ms() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(f64::NAN, |ns| ns / 1e6)
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -94,12 +101,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "bpb"
     );
     for &size in &sizes {
-        let t = Instant::now();
+        let (t, c) = (Instant::now(), cpu_ms());
         let v = Vocab::train_with(&data, size, min_count);
         let train_ms = t.elapsed().as_secs_f64() * 1e3;
-        let t = Instant::now();
+        let train_cpu = cpu_ms() - c;
+        let (t, c) = (Instant::now(), cpu_ms());
         let tokens = v.encode(&data);
         let enc_ms = t.elapsed().as_secs_f64() * 1e3;
+        let enc_cpu = cpu_ms() - c;
         let mut ser = Vec::new();
         v.write(&mut ser);
         let (back, used) = Vocab::read(&ser)?;
@@ -112,11 +121,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let o1 = order1_bits(&tokens, v.len()) / 8.0;
         let total = o1 + ser.len() as f64;
         println!(
-            "{:>7} {:>7} {:>9.1} {:>9.1} {:>9} {:>9.3} {:>10} {:>10.0} {:>10.0} {:>8.4}",
+            "{:>7} {:>7} {:>15} {:>15} {:>9} {:>9.3} {:>10} {:>10.0} {:>10.0} {:>8.4}",
             size,
             v.len(),
-            train_ms,
-            enc_ms,
+            format!("{train_ms:.1} ({train_cpu:.1})"),
+            format!("{enc_ms:.1} ({enc_cpu:.1})"),
             tokens.len(),
             data.len() as f64 / tokens.len().max(1) as f64,
             ser.len(),

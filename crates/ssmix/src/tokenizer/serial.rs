@@ -19,32 +19,54 @@ use super::{MAX_TOKEN_LEN, MAX_VOCAB, Token, Vocab};
 use crate::coder::{EntropyCoder, RangeDecoder, RangeEncoder};
 use crate::error::{Error, Result, corrupt};
 
-/// Adaptation rate of the bit models (probability moves 1/2^RATE of the way).
-const RATE: u32 = 4;
+/// Bit models adapt with rate `1 / (n + 1.5)` after `n` observations, down to
+/// `1 / (LIMIT + 1.5)`: fast at first (most contexts see few bits), stable later.
+const LIMIT: usize = 30;
+/// `65536 / (n + 1.5)`.
+const RECIP: [i32; LIMIT + 1] = {
+    let mut t = [0; LIMIT + 1];
+    let mut n = 0;
+    while n <= LIMIT {
+        t[n] = 131072 / (2 * n as i32 + 3);
+        n += 1;
+    }
+    t
+};
+
+/// An adaptive binary model: P(1) in units of 2^-16 and how often it was used.
+#[derive(Clone, Copy)]
+struct Bit {
+    p: u16,
+    n: u8,
+}
+
+const NEW: Bit = Bit { p: 1 << 15, n: 0 };
 const LEN_BITS: u32 = 6;
 const LEN_CTX: usize = 16;
 const BYTE_CTX: usize = 257;
 
 struct Model {
-    drop: Vec<u16>,
-    len: Vec<u16>,
-    first: Vec<u16>,
-    rest: Vec<u16>,
+    drop: Vec<Bit>,
+    len: Vec<Bit>,
+    first: Vec<Bit>,
+    rest: Vec<Bit>,
 }
 
 #[inline]
-fn bit<C: EntropyCoder>(c: &mut C, p: &mut u16, b: bool) -> Result<bool> {
-    let b = c.code_bit(b, u32::from(*p))?;
-    if b {
-        *p += ((65536 - u32::from(*p)) >> RATE) as u16;
-    } else {
-        *p -= *p >> RATE;
+fn bit<C: EntropyCoder>(c: &mut C, m: &mut Bit, b: bool) -> Result<bool> {
+    let b = c.code_bit(b, u32::from(m.p))?;
+    let p = i32::from(m.p);
+    let target = if b { 65535 } else { 0 };
+    let p = p + (((target - p) * RECIP[usize::from(m.n)]) >> 16);
+    m.p = p.clamp(32, 65504) as u16;
+    if usize::from(m.n) < LIMIT {
+        m.n += 1;
     }
     Ok(b)
 }
 
 /// Codes `value` (`nbits` wide) in the binary tree `probs[1..1 << nbits]`.
-fn tree<C: EntropyCoder>(c: &mut C, probs: &mut [u16], nbits: u32, value: u32) -> Result<u32> {
+fn tree<C: EntropyCoder>(c: &mut C, probs: &mut [Bit], nbits: u32, value: u32) -> Result<u32> {
     let mut node = 1usize;
     for k in (0..nbits).rev() {
         let b = bit(c, &mut probs[node], (value >> k) & 1 == 1)?;
@@ -54,7 +76,7 @@ fn tree<C: EntropyCoder>(c: &mut C, probs: &mut [u16], nbits: u32, value: u32) -
 }
 
 /// Codes a byte `value >= lo` in the tree `probs[1..256]`, leaving out forced bits.
-fn byte_at_least<C: EntropyCoder>(c: &mut C, probs: &mut [u16], lo: u8, value: u8) -> Result<u8> {
+fn byte_at_least<C: EntropyCoder>(c: &mut C, probs: &mut [Bit], lo: u8, value: u8) -> Result<u8> {
     let mut node = 1usize;
     let mut tight = true;
     for k in (0..8).rev() {
@@ -72,12 +94,11 @@ fn byte_at_least<C: EntropyCoder>(c: &mut C, probs: &mut [u16], lo: u8, value: u
 
 impl Model {
     fn new() -> Self {
-        let half = 1u16 << 15;
         Model {
-            drop: vec![half; LEN_CTX << LEN_BITS],
-            len: vec![half; LEN_CTX << LEN_BITS],
-            first: vec![half; BYTE_CTX * 256],
-            rest: vec![half; BYTE_CTX * 256],
+            drop: vec![NEW; LEN_CTX << LEN_BITS],
+            len: vec![NEW; LEN_CTX << LEN_BITS],
+            first: vec![NEW; BYTE_CTX * 256],
+            rest: vec![NEW; BYTE_CTX * 256],
         }
     }
 

@@ -78,6 +78,20 @@ fn all_byte_values_and_empty_input() {
 }
 
 #[test]
+fn budget_grows_with_input() {
+    assert_eq!(vocab_budget(0), 256);
+    assert_eq!(vocab_budget(100), 256 + 7);
+    assert!((7_000..9_000).contains(&vocab_budget(1_000_000)));
+    let mut last = 0;
+    for shift in 0..40 {
+        let b = vocab_budget(1usize << shift);
+        assert!(b >= last && b <= MAX_BUDGET);
+        last = b;
+    }
+    assert_eq!(vocab_budget(usize::MAX), MAX_BUDGET);
+}
+
+#[test]
 fn training_is_deterministic() {
     let data = sample_text();
     let a = serialize(&Vocab::train(&data, 2000));
@@ -135,8 +149,18 @@ fn serialized_vocab_is_compact() {
 fn random_binary_round_trips() {
     let mut s = 5;
     let data: Vec<u8> = (0..50_000).map(|_| splitmix(&mut s) as u8).collect();
-    let v = Vocab::train_with(&data, 4096, 2);
+    let v = Vocab::train(&data, 4096);
+    // Pairs of random bytes are no more frequent than chance: (next to) nothing is
+    // worth a merge.
+    assert!(v.len() <= 260, "{}", v.len());
     assert_eq!(concat(&v, &v.encode(&data)), data);
+    // Random bytes inside structured data still round-trip.
+    let mut mixed = sample_text();
+    mixed.extend_from_slice(&data[..5000]);
+    mixed.extend_from_slice(&sample_text()[..3000]);
+    let v = Vocab::train_with(&mixed, 4096, 2);
+    assert!(v.len() > 256);
+    assert_eq!(concat(&v, &v.encode(&mixed)), mixed);
     let (back, _) = Vocab::read(&serialize(&v)).unwrap();
     assert_eq!(back, v);
 }

@@ -112,6 +112,23 @@ impl Trainer {
     }
 }
 
+/// How many standard deviations (squared) a pair's count must exceed what chance
+/// predicts.
+const Z2: u128 = 36;
+
+/// True if a pair seen `c` times is too frequent to be chance, given its tokens' counts
+/// `na`, `nb` among `n` tokens: with `e = na * nb / n`, `c > e` and
+/// `(c - e)^2 > Z2 * e` (a Poisson z-test), in exact integers. On random or already
+/// compressed data this rejects nearly all merges (they would only cost vocabulary
+/// bits); on text it rejects almost nothing.
+fn significant(c: u64, na: u64, nb: u64, n: u64) -> bool {
+    let (cn, e_n) = (
+        u128::from(c) * u128::from(n),
+        u128::from(na) * u128::from(nb),
+    );
+    cn > e_n && (cn - e_n) * (cn - e_n) > Z2 * e_n * u128::from(n)
+}
+
 /// Learns up to `max_merges` merges from `data`, stopping early once the best pair
 /// occurs fewer than `min_count` times. Merge `i` creates token `256 + i` from the pair
 /// of (earlier) tokens it returns.
@@ -163,6 +180,11 @@ pub(super) fn learn_merges(data: &[u8], max_merges: usize, min_count: u64) -> Ve
         .map(|(id, p)| (p.count, Reverse(p.key), id as u32))
         .collect();
 
+    let mut unigram = vec![0u64; 256];
+    for &b in data {
+        unigram[usize::from(b)] += 1;
+    }
+    let mut n_total = data.len() as u64;
     let min_count = min_count.max(1);
     let mut words = Vec::new();
     while merges.len() < max_merges {
@@ -180,6 +202,12 @@ pub(super) fn learn_merges(data: &[u8], max_merges: usize, min_count: u64) -> Ve
             break;
         }
         let (a, b) = ((pk >> 32) as Token, pk as Token);
+        // Skip pairs that are not much more frequent than chance: on random or already
+        // compressed data such merges only cost vocabulary bits.
+        if !significant(count, unigram[a as usize], unigram[b as usize], n_total) {
+            t.pairs[id as usize].words = Vec::new();
+            continue;
+        }
         let n = (256 + merges.len()) as Token;
         merges.push((a, b));
         words.clear();
@@ -189,6 +217,10 @@ pub(super) fn learn_merges(data: &[u8], max_merges: usize, min_count: u64) -> Ve
         for &w in &words {
             t.merge_word(w, a, b, n);
         }
+        unigram[a as usize] -= count;
+        unigram[b as usize] -= count;
+        unigram.push(count);
+        n_total -= count;
         let p = &mut t.pairs[id as usize];
         p.count = 0;
         p.words = Vec::new();
