@@ -63,8 +63,10 @@ impl PartialEq for Vocab {
     }
 }
 
-/// Default early stop: a merge must occur at least this often to be learned. Chosen
-/// with the proxy measurements described at [`vocab_budget`].
+/// Default early stop: a merge must occur at least this often to be learned. On text the
+/// budget ([`vocab_budget`]) binds first; this is the floor for small or odd inputs,
+/// where the proxy measurements show merges seen 2..3 times never pay for their
+/// vocabulary entry.
 pub const DEFAULT_MIN_COUNT: u64 = 4;
 
 impl Vocab {
@@ -197,14 +199,15 @@ pub const MAX_BUDGET: usize = 1 << 15;
 ///
 /// Chosen with `examples/tokenize.rs`, which adds the stored vocabulary to the ideal
 /// code length of the token stream under an adaptive order-1 model (Witten-Bell
-/// escapes to order 0, then to uniform). On enwik8 prefixes the proxy's optimum (and
-/// what this rule gives) is about 384..512 tokens (rule: 506) at 10 KB, 768 (826) at
-/// 30 KB, 1.5K (1.6K) at 100 KB, 3K (3.1K) at 300 KB, 6K..8K (8.2K) at 1 MB and 16K
-/// (18K) at 3 MB; the optimum is flat (within 0.5%) over a factor of ~2 either way, so
-/// the rule sits at its small-vocabulary side's middle, which also suits a neural model
-/// (fewer, longer tokens cost less per byte). Data without structure (random,
-/// compressed) gets no merges at all whatever the budget: training only keeps pairs
-/// that are far more frequent than chance (see `train.rs`).
+/// escapes to order 0, then to uniform). On enwik8 prefixes the proxy's optimum is at
+/// about 384..512 tokens at 10 KB (this rule: 506), 768 at 30 KB (818), 1.5K at 100 KB
+/// (1.6K), 3K at 300 KB (3.4K), 6K..8K at 1 MB (8.0K) and 16K at 3 MB (18K): the
+/// optimal number of merges grows like `len^0.75`. Around the optimum the proxy is
+/// flat (within 0.5% over a factor of ~2 in vocabulary size), so a neural model that
+/// prefers fewer, longer tokens can take up to twice this budget at little cost; much
+/// beyond that the stored vocabulary outweighs the gain. Data without structure
+/// (random, already compressed) gets no merges whatever the budget: training keeps
+/// only pairs far more frequent than chance (see `train.rs`).
 ///
 /// Integer arithmetic (`len^0.75 = sqrt(len) * sqrt(sqrt(len))`) keeps the choice the
 /// same on every machine.
