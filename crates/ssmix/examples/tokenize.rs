@@ -88,14 +88,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         vocab_budget(data.len())
     );
     println!(
-        "{:>7} {:>7} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10} {:>8}",
+        "{:>7} {:>7} {:>15} {:>15} {:>9} {:>9} {:>10} {:>8} {:>10} {:>10} {:>8}",
         "budget",
         "vocab",
-        "train_ms",
-        "enc_ms",
+        "train_ms(cpu)",
+        "enc_ms(cpu)",
         "tokens",
         "B/token",
         "vocab_B",
+        "read_ms",
         "o1_tokB",
         "total_B",
         "bpb"
@@ -111,7 +112,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let enc_cpu = cpu_ms() - c;
         let mut ser = Vec::new();
         v.write(&mut ser);
+        let t = Instant::now();
         let (back, used) = Vocab::read(&ser)?;
+        let read_ms = t.elapsed().as_secs_f64() * 1e3;
         assert!(used == ser.len() && back == v, "vocabulary round trip");
         let check: Vec<u8> = tokens
             .iter()
@@ -121,7 +124,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let o1 = order1_bits(&tokens, v.len()) / 8.0;
         let total = o1 + ser.len() as f64;
         println!(
-            "{:>7} {:>7} {:>15} {:>15} {:>9} {:>9.3} {:>10} {:>10.0} {:>10.0} {:>8.4}",
+            "{:>7} {:>7} {:>15} {:>15} {:>9} {:>9.3} {:>10} {:>8.2} {:>10.0} {:>10.0} {:>8.4}",
             size,
             v.len(),
             format!("{train_ms:.1} ({train_cpu:.1})"),
@@ -129,6 +132,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             tokens.len(),
             data.len() as f64 / tokens.len().max(1) as f64,
             ser.len(),
+            read_ms,
             o1,
             total,
             total * 8.0 / data.len().max(1) as f64

@@ -80,11 +80,14 @@ impl Trainer {
     }
 
     /// Replaces every `a b` in word `w` with `n`, left to right, updating pair counts.
-    fn merge_word(&mut self, w: u32, a: Token, b: Token, n: Token) {
+    /// Returns the number of replacements times the word's count (less than the pair's
+    /// count for runs like `a a a`, whose two overlapping pairs make one merge).
+    fn merge_word(&mut self, w: u32, a: Token, b: Token, n: Token) -> u64 {
         let Word { start, len, count } = self.words[w as usize];
         let (start, len) = (start as usize, len as usize);
         let mut out = 0;
         let mut i = 0;
+        let mut merged = 0;
         while i < len {
             let s = self.syms[start + i];
             if s == a && i + 1 < len && self.syms[start + i + 1] == b {
@@ -101,6 +104,7 @@ impl Trainer {
                     self.add(n, next, w, count);
                 }
                 self.syms[start + out] = n;
+                merged += count;
                 i += 2;
             } else {
                 self.syms[start + out] = s;
@@ -109,6 +113,7 @@ impl Trainer {
             out += 1;
         }
         self.words[w as usize].len = out as u32;
+        merged
     }
 }
 
@@ -214,13 +219,14 @@ pub(super) fn learn_merges(data: &[u8], max_merges: usize, min_count: u64) -> Ve
         words.append(&mut t.pairs[id as usize].words);
         words.sort_unstable();
         words.dedup();
+        let mut merged = 0;
         for &w in &words {
-            t.merge_word(w, a, b, n);
+            merged += t.merge_word(w, a, b, n);
         }
-        unigram[a as usize] -= count;
-        unigram[b as usize] -= count;
-        unigram.push(count);
-        n_total -= count;
+        unigram[a as usize] -= merged;
+        unigram[b as usize] -= merged;
+        unigram.push(merged);
+        n_total -= merged;
         let p = &mut t.pairs[id as usize];
         p.count = 0;
         p.words = Vec::new();
