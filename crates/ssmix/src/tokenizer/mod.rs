@@ -2,9 +2,9 @@
 //!
 //! Tokens `0..=255` are the single bytes, so every input (binary, random, already
 //! compressed, empty) round-trips. Longer tokens are learned per block by
-//! [`Vocab::train`] ([`train`]: chunked, incremental BPE) and numbered `256..` in
+//! [`Vocab::train`] (`train.rs`: chunked, incremental BPE) and numbered `256..` in
 //! lexicographic order of their bytes, which makes the vocabulary cheap to store
-//! ([`serial`]: sorted front coding through the range coder). The decoder needs only the
+//! (`serial.rs`: sorted front coding through the range coder). The decoder needs only the
 //! token strings; the merge ranks used by [`Vocab::encode`] stay on the encoder's side.
 #![cfg_attr(not(feature = "internals"), allow(unreachable_pub))]
 

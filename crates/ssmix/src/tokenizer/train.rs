@@ -12,7 +12,13 @@
 //! 4. A merge rewrites only the words on the pair's list, adjusting the counts of the
 //!    neighbouring pairs by the word's count, and pushes the new pairs it created.
 //!
+//! 5. A pair is merged only if it is far more frequent than chance given its tokens'
+//!    own counts (a z-test in integers, [`significant`]); otherwise it is dropped for
+//!    good. So random or already compressed data learns no tokens at all.
+//!
 //! Ties are broken by the smaller pair key, so the result never depends on hash order.
+//! Every word list entry comes from one pair creation and words are at most
+//! [`pretok::MAX_CHUNK`] long, so the total work is linear in the input.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
