@@ -30,6 +30,11 @@ mod error;
 pub mod internals;
 mod model;
 mod options;
+// Exposed (hidden, unstable) only for the fuzz crate, benches and examples.
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod tokenizer;
+#[cfg(not(feature = "internals"))]
 mod tokenizer;
 
 use std::io::{Read, Write};
