@@ -8,7 +8,9 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{
+    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+};
 use ssmix::{Level, Options};
 use ssmix_benches::{data, textgen};
 
@@ -39,6 +41,9 @@ fn options(level: u8) -> Options {
 
 fn compress(c: &mut Criterion) {
     let mut group = c.benchmark_group("compress");
+    // Flat: 10 samples of equal size, not the linear 1+2+..+10 iterations, so a slow
+    // level costs ~10 runs, not 55.
+    group.sampling_mode(SamplingMode::Flat);
     for (name, input) in inputs() {
         group.throughput(Throughput::Bytes(input.len() as u64));
         for level in LEVELS {
@@ -53,6 +58,8 @@ fn compress(c: &mut Criterion) {
 
 fn decompress(c: &mut Criterion) {
     let mut group = c.benchmark_group("decompress");
+    // Flat sampling, as in `compress`.
+    group.sampling_mode(SamplingMode::Flat);
     for (name, input) in inputs() {
         group.throughput(Throughput::Bytes(input.len() as u64));
         for level in LEVELS {

@@ -13,6 +13,9 @@ use crate::report::{FileResult, bits_per_byte, kb_per_sec};
 
 const WIDTH: u32 = 900;
 const PANEL_HEIGHT: u32 = 420;
+/// Rough width of one label character and height of one label line, in pixels.
+const LABEL_CHAR_WIDTH: i32 = 7;
+const LABEL_LINE: i32 = 15;
 
 /// A plotted point: compressor, speed (KB/s), bits per byte.
 type Point = (String, f64, f64);
@@ -77,23 +80,37 @@ fn draw_panel(
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(55)
-        .build_cartesian_2d((lo / 2.0..hi * 2.0).log_scale(), 0f64..ymax)?;
+        // Room on the right for the labels of the fastest points.
+        .build_cartesian_2d((lo / 2.0..hi * 6.0).log_scale(), 0f64..ymax)?;
     chart
         .configure_mesh()
         .x_desc("compress speed, KB/s (log scale)")
         .y_desc("bits per byte")
         .x_label_formatter(&|v| format!("{v:.0}"))
         .y_label_formatter(&|v| format!("{v:.1}"))
+        .light_line_style(BLACK.mix(0.04))
         .draw()?;
+    // Labels go up-right of their point; a label that would overlap one already placed
+    // moves down a line, so coinciding points stay readable.
+    let mut placed: Vec<(i32, i32, i32)> = Vec::new();
     for (name, x, y) in pts {
         let idx = names.iter().position(|n| n == name).unwrap_or(0);
         let color = Palette99::pick(idx).to_rgba();
+        let (px, py) = chart.backend_coord(&(*x, *y));
+        let width = LABEL_CHAR_WIDTH * name.chars().count() as i32;
+        let mut dy = -LABEL_LINE;
+        while placed.iter().any(|&(lx, ly, lw)| {
+            px + 8 < lx + lw && lx < px + 8 + width && (py + dy - ly).abs() < LABEL_LINE
+        }) {
+            dy += LABEL_LINE;
+        }
+        placed.push((px + 8, py + dy, width));
         chart.draw_series(std::iter::once(
             EmptyElement::at((*x, *y))
                 + Circle::new((0, 0), 5, color.filled())
                 + Text::new(
                     name.clone(),
-                    (8, -14),
+                    (8, dy),
                     ("sans-serif", 13).into_font().color(&color),
                 ),
         ))?;

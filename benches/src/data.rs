@@ -29,6 +29,19 @@ pub fn enwik8_1m() -> Option<PathBuf> {
     p.is_file().then_some(p)
 }
 
+/// `path` relative to the repo root when it lies inside the repo or beside it
+/// (`../shared/data/enwik8_1M`), so reports do not depend on where the checkout is.
+pub fn display_path(path: &Path) -> String {
+    let root = repo_root();
+    if let Ok(rel) = path.strip_prefix(&root) {
+        return rel.display().to_string();
+    }
+    if let Some(rel) = root.parent().and_then(|p| path.strip_prefix(p).ok()) {
+        return Path::new("..").join(rel).display().to_string();
+    }
+    path.display().to_string()
+}
+
 /// Default inputs and the notes explaining anything that was missing.
 #[derive(Debug, Default)]
 pub struct Inputs {
@@ -130,5 +143,11 @@ mod tests {
             repo_root().parent()
         );
         assert!(repo_root().join("Cargo.toml").is_file());
+        assert_eq!(
+            display_path(&shared_data_dir().join("enwik8_1M")),
+            "../shared/data/enwik8_1M"
+        );
+        assert_eq!(display_path(&repo_root().join("testdata/a")), "testdata/a");
+        assert_eq!(display_path(Path::new("rel/x")), "rel/x");
     }
 }

@@ -138,7 +138,8 @@ impl Report {
             s,
             "\nSpeeds are KB/s (1 KB = 1000 bytes) of uncompressed data, best of the runs, wall \
              time of the whole process (start-up and file I/O included); bits per byte = \
-             8 x compressed / original. Every round trip was verified byte for byte."
+             8 x compressed / original. Every round trip is verified byte for byte; a failure \
+             is marked FAILED."
         );
         for f in &self.files {
             let _ = writeln!(s, "\n## {} ({} bytes)\n", f.name(), f.size);

@@ -323,7 +323,7 @@ fn run() -> Result<ExitCode> {
     for path in &files {
         let original = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         let mut result = FileResult {
-            path: path.display().to_string(),
+            path: data::display_path(path),
             size: original.len() as u64,
             rows: Vec::new(),
         };
