@@ -124,3 +124,91 @@ pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
 pub(crate) fn sha256_hex(data: &[u8]) -> String {
     sha256(data).iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// CRC-32/ISO-HDLC (the zlib/gzip CRC, which the frame header uses), bit by bit: test
+/// code that forges headers needs it, and an independent implementation is a check too.
+pub(crate) fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+/// Appends `v` as an unsigned LEB128 varint (the format's integer encoding).
+pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// What a decode attempt did, as seen from outside the decoder.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// Decoded to these bytes.
+    Ok(Vec<u8>),
+    /// Returned an error (its message).
+    Err(String),
+    /// Panicked (the panic message).
+    Panic(String),
+}
+
+/// Runs `f(i)` for `i in 0..n` on a worker thread, one after another, handing each
+/// outcome to `check` on the calling thread. A call that does not return within
+/// [`DECODE_BUDGET`] fails the test as a hang (the stuck worker is abandoned; the test
+/// process exits anyway), and a panic is caught and reported as [`Outcome::Panic`]
+/// instead of aborting the whole run, so every bad variant can be listed.
+pub(crate) fn run_watched<F, C>(n: usize, describe: &dyn Fn(usize) -> String, f: F, mut check: C)
+where
+    F: Fn(usize) -> Result<Vec<u8>, String> + Send + 'static,
+    C: FnMut(usize, Outcome),
+{
+    use std::sync::mpsc;
+    enum Msg {
+        Start,
+        Done(Outcome),
+    }
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for i in 0..n {
+            if tx.send(Msg::Start).is_err() {
+                return;
+            }
+            let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(i)));
+            let outcome = match res {
+                Ok(Ok(v)) => Outcome::Ok(v),
+                Ok(Err(e)) => Outcome::Err(e),
+                Err(p) => Outcome::Panic(
+                    p.downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_else(|| "non-string panic payload".into()),
+                ),
+            };
+            if tx.send(Msg::Done(outcome)).is_err() {
+                return;
+            }
+        }
+    });
+    for i in 0..n {
+        match rx.recv_timeout(DECODE_BUDGET) {
+            Ok(Msg::Start) => {}
+            _ => panic!("worker stopped before case {}", describe(i)),
+        }
+        let start = Instant::now();
+        match rx.recv_timeout(DECODE_BUDGET) {
+            Ok(Msg::Done(outcome)) => check(i, outcome),
+            Ok(Msg::Start) => unreachable!("protocol: Start without Done"),
+            Err(_) => panic!(
+                "{}: no result after {:?} (budget {DECODE_BUDGET:?}): the decoder hangs",
+                describe(i),
+                start.elapsed()
+            ),
+        }
+    }
+}
