@@ -21,7 +21,10 @@ use ssmix::{Error, Level, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, Options};
 const MEMORY_LIMIT: u64 = 256 << 20;
 
 fn scale() -> usize {
-    std::env::var("SSMIX_CORRUPT_SCALE").ok().and_then(|v| v.parse().ok()).unwrap_or(1)
+    std::env::var("SSMIX_CORRUPT_SCALE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
 }
 
 fn limited() -> Options {
@@ -39,7 +42,12 @@ struct Frame {
 fn frame(name: &'static str, original: Vec<u8>, opts: Options) -> Frame {
     let packed = ssmix::compress(&original, &opts).expect("compress");
     assert_eq!(ssmix::decompress(&packed).expect("valid frame"), original);
-    Frame { name, original, packed, checksum: opts.get_checksum() }
+    Frame {
+        name,
+        original,
+        packed,
+        checksum: opts.get_checksum(),
+    }
 }
 
 fn level(l: u8) -> Options {
@@ -53,14 +61,22 @@ fn frames() -> Vec<Frame> {
     let mut rng = Rng::new(0xC0FFEE);
     vec![
         frame("english_l1", english[..1500].to_vec(), level(1)),
-        frame("source_c_l5_3blocks", testdata("source.c"), level(5).block_size(MIN_BLOCK_SIZE)),
+        frame(
+            "source_c_l5_3blocks",
+            testdata("source.c"),
+            level(5).block_size(MIN_BLOCK_SIZE),
+        ),
         frame(
             "utf8_l3_nocheck",
             testdata("utf8_mixed.txt")[..1300].to_vec(),
             level(3).block_size(MIN_BLOCK_SIZE).checksum(false),
         ),
         frame("random_stored_l2", rng.bytes(700), level(2)),
-        frame("runs_l9", testdata("runs.bin")[9000..10500].to_vec(), level(9)),
+        frame(
+            "runs_l9",
+            testdata("runs.bin")[9000..10500].to_vec(),
+            level(9),
+        ),
         frame("one_byte_l4", vec![b'!'], level(4)),
         frame("empty_l6", Vec::new(), level(6)),
         frame("empty_nocheck_l7", Vec::new(), level(7).checksum(false)),
@@ -76,7 +92,11 @@ fn variants(f: &Frame) -> Vec<(String, Vec<u8>)> {
         out.push((format!("truncated to {len}"), p[..len].to_vec()));
     }
     for pos in 0..p.len() {
-        let bits: Vec<u8> = if p.len() <= 400 { (0..8).collect() } else { vec![(pos * 5 % 8) as u8] };
+        let bits: Vec<u8> = if p.len() <= 400 {
+            (0..8).collect()
+        } else {
+            vec![(pos * 5 % 8) as u8]
+        };
         for bit in bits {
             let mut v = p.clone();
             v[pos] ^= 1 << bit;
@@ -123,8 +143,14 @@ fn variants(f: &Frame) -> Vec<(String, Vec<u8>)> {
     // Trailing data after a complete frame.
     out.push(("frame + one zero byte".into(), [&p[..], &[0]].concat()));
     out.push(("frame + magic byte".into(), [&p[..], &[0xF5]].concat()));
-    out.push(("frame + truncated copy of itself".into(), [&p[..], &p[..p.len() / 2]].concat()));
-    out.push(("frame + garbage".into(), [&p[..], &rng.bytes(100)[..]].concat()));
+    out.push((
+        "frame + truncated copy of itself".into(),
+        [&p[..], &p[..p.len() / 2]].concat(),
+    ));
+    out.push((
+        "frame + garbage".into(),
+        [&p[..], &rng.bytes(100)[..]].concat(),
+    ));
     out
 }
 
@@ -204,7 +230,12 @@ fn damaged_frames_fail_cleanly() {
         failures.is_empty(),
         "{} of {total} damaged variants misbehaved; first ones:\n{}",
         failures.len(),
-        failures.iter().take(20).cloned().collect::<Vec<_>>().join("\n")
+        failures
+            .iter()
+            .take(20)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }
 
@@ -217,8 +248,16 @@ fn every_truncation_is_an_error() {
                 ssmix::decompress_with(&f.packed[..len], &limited())
             });
             match res {
-                Err(e) => assert!(e.is_data_error(), "{}: truncation gave non-data error {e}", f.name),
-                Ok(_) => panic!("{}: prefix of {len}/{} bytes decoded", f.name, f.packed.len()),
+                Err(e) => assert!(
+                    e.is_data_error(),
+                    "{}: truncation gave non-data error {e}",
+                    f.name
+                ),
+                Ok(_) => panic!(
+                    "{}: prefix of {len}/{} bytes decoded",
+                    f.name,
+                    f.packed.len()
+                ),
             }
         }
     }
@@ -238,12 +277,17 @@ fn garbage_is_rejected() {
         if k % 4 == 3 {
             v.insert(4, 1); // the current format version, to get past the version check
         }
-        let res = timed(&format!("garbage #{k}"), || ssmix::decompress_with(&v, &limited()));
+        let res = timed(&format!("garbage #{k}"), || {
+            ssmix::decompress_with(&v, &limited())
+        });
         assert!(res.is_err(), "garbage #{k} ({} bytes) decoded", v.len());
         let _ = ssmix::list(&v[..]);
     }
     assert!(matches!(ssmix::decompress(b""), Err(Error::Truncated)));
-    assert!(matches!(ssmix::decompress(b"PK\x03\x04 not ssmix"), Err(Error::BadMagic)));
+    assert!(matches!(
+        ssmix::decompress(b"PK\x03\x04 not ssmix"),
+        Err(Error::BadMagic)
+    ));
 }
 
 /// The fields of a frame header (docs/FORMAT.md §3), parsed from a real frame so that
@@ -285,9 +329,19 @@ impl Header {
             varint(frame, &mut pos);
         }
         let rest = frame[rest_start..pos].to_vec();
-        let h = Header { version, flags, block_size, content_size, rest };
+        let h = Header {
+            version,
+            flags,
+            block_size,
+            content_size,
+            rest,
+        };
         let len = pos + 4;
-        assert_eq!(h.write(), frame[..len], "Header::parse/write out of date with the format");
+        assert_eq!(
+            h.write(),
+            frame[..len],
+            "Header::parse/write out of date with the format"
+        );
         (h, len)
     }
 
@@ -322,7 +376,10 @@ fn huge_block_size_is_refused_before_allocating() {
     h.block_size = MAX_BLOCK_SIZE as u64;
     h.content_size = Some(MAX_BLOCK_SIZE as u64);
     let mut forged = h.write();
-    forged.extend(stored_block_header(MAX_BLOCK_SIZE as u64, MAX_BLOCK_SIZE as u64));
+    forged.extend(stored_block_header(
+        MAX_BLOCK_SIZE as u64,
+        MAX_BLOCK_SIZE as u64,
+    ));
     forged.extend_from_slice(b"only a few bytes of the promised gigabyte");
 
     let info = ssmix::list(&forged[..]);
@@ -335,18 +392,26 @@ fn huge_block_size_is_refused_before_allocating() {
         match res {
             Err(Error::MemoryLimit { needed, limit: l }) => {
                 assert_eq!(l, limit);
-                assert!(needed >= 2 * MAX_BLOCK_SIZE as u64, "needed {needed} underestimates");
+                assert!(
+                    needed >= 2 * MAX_BLOCK_SIZE as u64,
+                    "needed {needed} underestimates"
+                );
             }
             other => panic!("limit {limit}: expected MemoryLimit, got {other:?}"),
         }
         // Streaming decoders refuse it the same way, through io::Error.
-        let mut dec = ssmix::Decoder::with_options(&forged[..], &Options::new().memory_limit(limit));
-        let err = dec.read(&mut [0u8; 64]).expect_err("streaming decoder accepted it");
+        let mut dec =
+            ssmix::Decoder::with_options(&forged[..], &Options::new().memory_limit(limit));
+        let err = dec
+            .read(&mut [0u8; 64])
+            .expect_err("streaming decoder accepted it");
         assert!(matches!(Error::from(err), Error::MemoryLimit { .. }));
     }
 
     // No limit: the lie is found when the data runs out, quickly.
-    let res = timed(&"forged 1 GiB block, no limit", || ssmix::decompress(&forged));
+    let res = timed(&"forged 1 GiB block, no limit", || {
+        ssmix::decompress(&forged)
+    });
     assert!(matches!(res, Err(Error::Truncated)), "got {res:?}");
 }
 
@@ -357,36 +422,69 @@ fn impossible_sizes_are_refused() {
     let (h, hlen) = Header::parse(&valid);
 
     // Block size beyond the format's maximum.
-    let mut big = Header { block_size: MAX_BLOCK_SIZE as u64 + 1, ..clone_header(&h) }.write();
+    let mut big = Header {
+        block_size: MAX_BLOCK_SIZE as u64 + 1,
+        ..clone_header(&h)
+    }
+    .write();
     big.extend_from_slice(&valid[hlen..]);
     let res = ssmix::decompress(&big);
     assert!(matches!(res, Err(Error::Corrupt(_))), "got {res:?}");
 
     // Block size zero.
-    let mut zero = Header { block_size: 0, ..clone_header(&h) }.write();
+    let mut zero = Header {
+        block_size: 0,
+        ..clone_header(&h)
+    }
+    .write();
     zero.extend_from_slice(&valid[hlen..]);
     assert!(ssmix::decompress(&zero).is_err());
 
     // A block longer than the frame's block size.
-    let mut frame = Header { block_size: 1024, content_size: Some(2000), ..clone_header(&h) }.write();
+    let mut frame = Header {
+        block_size: 1024,
+        content_size: Some(2000),
+        ..clone_header(&h)
+    }
+    .write();
     frame.extend(stored_block_header(2000, 2000));
     frame.extend(vec![b'x'; 2000]);
     frame.push(0);
     assert!(matches!(ssmix::decompress(&frame), Err(Error::Corrupt(_))));
 
     // Content size of 2^60 bytes with a tiny body: refused when the body ends.
-    let mut liar = Header { content_size: Some(1 << 60), ..clone_header(&h) }.write();
+    let mut liar = Header {
+        content_size: Some(1 << 60),
+        ..clone_header(&h)
+    }
+    .write();
     liar.extend_from_slice(&valid[hlen..]);
-    let res = timed(&"content size 2^60", || ssmix::decompress_with(&liar, &limited()));
-    assert!(res.is_err(), "a frame shorter than its declared content size decoded");
+    let res = timed(&"content size 2^60", || {
+        ssmix::decompress_with(&liar, &limited())
+    });
+    assert!(
+        res.is_err(),
+        "a frame shorter than its declared content size decoded"
+    );
 
     // An unknown format version is named in the error.
-    let mut v2 = Header { version: h.version.wrapping_add(1), ..clone_header(&h) }.write();
+    let mut v2 = Header {
+        version: h.version.wrapping_add(1),
+        ..clone_header(&h)
+    }
+    .write();
     v2.extend_from_slice(&valid[hlen..]);
-    assert!(matches!(ssmix::decompress(&v2), Err(Error::UnsupportedVersion(_))));
+    assert!(matches!(
+        ssmix::decompress(&v2),
+        Err(Error::UnsupportedVersion(_))
+    ));
 
     // Reserved flag bits.
-    let mut flags = Header { flags: h.flags | 0x80, ..clone_header(&h) }.write();
+    let mut flags = Header {
+        flags: h.flags | 0x80,
+        ..clone_header(&h)
+    }
+    .write();
     flags.extend_from_slice(&valid[hlen..]);
     assert!(matches!(ssmix::decompress(&flags), Err(Error::Corrupt(_))));
 }
@@ -409,7 +507,11 @@ fn memory_limit_boundary() {
     for f in frames() {
         let info = ssmix::list(&f.packed[..]).unwrap();
         let need = info[0].memory_needed;
-        assert!(need <= MEMORY_LIMIT, "{}: a tiny frame needs {need} bytes", f.name);
+        assert!(
+            need <= MEMORY_LIMIT,
+            "{}: a tiny frame needs {need} bytes",
+            f.name
+        );
         let ok = ssmix::decompress_with(&f.packed, &Options::new().memory_limit(need));
         assert_eq!(ok.expect("decode at exactly the needed memory"), f.original);
         let short = ssmix::decompress_with(&f.packed, &Options::new().memory_limit(need - 1));
@@ -419,7 +521,12 @@ fn memory_limit_boundary() {
             f.name
         );
         let (_, hlen) = Header::parse(&f.packed);
-        let head_only = ssmix::decompress_with(&f.packed[..hlen], &Options::new().memory_limit(need - 1));
-        assert!(matches!(head_only, Err(Error::MemoryLimit { .. })), "{}: got {head_only:?}", f.name);
+        let head_only =
+            ssmix::decompress_with(&f.packed[..hlen], &Options::new().memory_limit(need - 1));
+        assert!(
+            matches!(head_only, Err(Error::MemoryLimit { .. })),
+            "{}: got {head_only:?}",
+            f.name
+        );
     }
 }

@@ -39,9 +39,27 @@ struct Case {
 /// every level family, multi-block frames, no-checksum frames, non-ASCII text, an
 /// incompressible (stored) block and the empty frame.
 const CASES: &[Case] = &[
-    Case { name: "english_l1", input: "english.txt", level: 1, block_size: None, checksum: true },
-    Case { name: "english_l5", input: "english.txt", level: 5, block_size: None, checksum: true },
-    Case { name: "english_l9", input: "english.txt", level: 9, block_size: None, checksum: true },
+    Case {
+        name: "english_l1",
+        input: "english.txt",
+        level: 1,
+        block_size: None,
+        checksum: true,
+    },
+    Case {
+        name: "english_l5",
+        input: "english.txt",
+        level: 5,
+        block_size: None,
+        checksum: true,
+    },
+    Case {
+        name: "english_l9",
+        input: "english.txt",
+        level: 9,
+        block_size: None,
+        checksum: true,
+    },
     Case {
         name: "source_c_l5_bs1k_nocheck",
         input: "source.c",
@@ -63,9 +81,27 @@ const CASES: &[Case] = &[
         block_size: None,
         checksum: true,
     },
-    Case { name: "all_bytes_l5", input: "all_bytes.bin", level: 5, block_size: None, checksum: true },
-    Case { name: "one_byte_l2", input: "one_byte.bin", level: 2, block_size: None, checksum: true },
-    Case { name: "empty_l5", input: "empty.bin", level: 5, block_size: None, checksum: true },
+    Case {
+        name: "all_bytes_l5",
+        input: "all_bytes.bin",
+        level: 5,
+        block_size: None,
+        checksum: true,
+    },
+    Case {
+        name: "one_byte_l2",
+        input: "one_byte.bin",
+        level: 2,
+        block_size: None,
+        checksum: true,
+    },
+    Case {
+        name: "empty_l5",
+        input: "empty.bin",
+        level: 5,
+        block_size: None,
+        checksum: true,
+    },
 ];
 
 impl Case {
@@ -84,7 +120,8 @@ impl Case {
     }
 
     fn block_size_field(&self) -> String {
-        self.block_size.map_or_else(|| "default".to_string(), |b| b.to_string())
+        self.block_size
+            .map_or_else(|| "default".to_string(), |b| b.to_string())
     }
 }
 
@@ -109,7 +146,10 @@ const MANIFEST_HEADER: &str =
 fn read_manifest() -> Vec<Entry> {
     let path = golden_dir().join("MANIFEST.tsv");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!("cannot read {}: {e}; create it with `{REGEN_CMD}`", path.display())
+        panic!(
+            "cannot read {}: {e}; create it with `{REGEN_CMD}`",
+            path.display()
+        )
     });
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
@@ -130,10 +170,21 @@ fn read_manifest() -> Vec<Entry> {
 }
 
 fn entry_for<'a>(manifest: &'a [Entry], case: &Case) -> &'a Entry {
-    let entry = manifest.iter().find(|e| e.file == case.file()).unwrap_or_else(|| {
-        panic!("{} is missing from MANIFEST.tsv; regenerate with `{REGEN_CMD}`", case.file())
-    });
-    let recorded = (&*entry.input, &*entry.level, &*entry.block_size, &*entry.checksum);
+    let entry = manifest
+        .iter()
+        .find(|e| e.file == case.file())
+        .unwrap_or_else(|| {
+            panic!(
+                "{} is missing from MANIFEST.tsv; regenerate with `{REGEN_CMD}`",
+                case.file()
+            )
+        });
+    let recorded = (
+        &*entry.input,
+        &*entry.level,
+        &*entry.block_size,
+        &*entry.checksum,
+    );
     let wanted = (
         case.input,
         &*case.level.to_string(),
@@ -170,7 +221,10 @@ fn regenerate() {
     for case in CASES {
         let original = testdata(case.input);
         let packed = ssmix::compress(&original, &case.options()).expect("compress golden input");
-        assert_eq!(ssmix::decompress(&packed).expect("decode fresh golden"), original);
+        assert_eq!(
+            ssmix::decompress(&packed).expect("decode fresh golden"),
+            original
+        );
         std::fs::write(dir.join(case.file()), &packed).expect("write golden");
         let (content, frame) = (sha256_hex(&original), sha256_hex(&packed));
         writeln!(
@@ -188,7 +242,11 @@ fn regenerate() {
     }
     std::fs::write(dir.join("MANIFEST.tsv"), manifest).expect("write MANIFEST.tsv");
     std::fs::write(dir.join("SHA256SUMS"), sums).expect("write SHA256SUMS");
-    eprintln!("regenerated {} golden frames in {}", CASES.len(), dir.display());
+    eprintln!(
+        "regenerated {} golden frames in {}",
+        CASES.len(),
+        dir.display()
+    );
 }
 
 /// Pins decoding: each committed frame decodes to its original, whose hash matches the
@@ -217,7 +275,12 @@ fn golden_frames_decode_to_their_originals() {
         let path = golden_dir().join(case.file());
         let frame = std::fs::read(&path)
             .unwrap_or_else(|e| panic!("cannot read {}: {e} (run `{REGEN_CMD}`)", path.display()));
-        assert_eq!(sha256_hex(&frame), entry.ssmix_sha256, "{} differs from MANIFEST.tsv", case.file());
+        assert_eq!(
+            sha256_hex(&frame),
+            entry.ssmix_sha256,
+            "{} differs from MANIFEST.tsv",
+            case.file()
+        );
         let decoded = ssmix::decompress(&frame).unwrap_or_else(|e| {
             panic!(
                 "golden {} no longer decodes: {e}. If the format version was bumped on purpose, \
@@ -225,7 +288,11 @@ fn golden_frames_decode_to_their_originals() {
                 case.file()
             )
         });
-        assert!(decoded == original, "golden {} decodes to different bytes", case.file());
+        assert!(
+            decoded == original,
+            "golden {} decodes to different bytes",
+            case.file()
+        );
         // The same through the streaming decoder, one small read at a time.
         let mut dec = ssmix::Decoder::new(&frame[..]);
         let mut streamed = Vec::new();
@@ -237,7 +304,11 @@ fn golden_frames_decode_to_their_originals() {
             }
             streamed.extend_from_slice(&buf[..n]);
         }
-        assert!(streamed == original, "golden {} streams to different bytes", case.file());
+        assert!(
+            streamed == original,
+            "golden {} streams to different bytes",
+            case.file()
+        );
         // Headers must describe the frame.
         let info = ssmix::list(&frame[..]).expect("list golden");
         assert_eq!(info.len(), 1);
