@@ -344,6 +344,11 @@ fn r_fuzz_short_skewed_inputs_round_trip() {
         failures.is_empty(),
         "{} short inputs do not round-trip, e.g.:\n{}",
         failures.len(),
-        failures.iter().take(8).cloned().collect::<Vec<_>>().join("\n")
+        failures
+            .iter()
+            .take(8)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }
