@@ -294,6 +294,7 @@ fn garbage_is_rejected() {
 /// tests can forge headers with valid checksums. If the header layout changes, update
 /// this and `write` to match.
 struct Header {
+    magic: [u8; 4],
     version: u8,
     flags: u8,
     block_size: u64,
@@ -329,7 +330,9 @@ impl Header {
             varint(frame, &mut pos);
         }
         let rest = frame[rest_start..pos].to_vec();
+        let magic = [frame[0], frame[1], frame[2], frame[3]];
         let h = Header {
+            magic,
             version,
             flags,
             block_size,
@@ -346,7 +349,8 @@ impl Header {
     }
 
     fn write(&self) -> Vec<u8> {
-        let mut out = vec![0xF5, b'S', b'M', b'X', self.version, self.flags];
+        let mut out = self.magic.to_vec();
+        out.extend_from_slice(&[self.version, self.flags]);
         put_varint(&mut out, self.block_size);
         if let Some(c) = self.content_size {
             put_varint(&mut out, c);
@@ -491,6 +495,7 @@ fn impossible_sizes_are_refused() {
 
 fn clone_header(h: &Header) -> Header {
     Header {
+        magic: h.magic,
         version: h.version,
         flags: h.flags,
         block_size: h.block_size,
@@ -529,4 +534,40 @@ fn memory_limit_boundary() {
             f.name
         );
     }
+}
+
+/// The watchdog itself: a panicking case is reported as such (not as a test abort)...
+#[test]
+fn watchdog_reports_panics() {
+    let mut seen = Vec::new();
+    run_watched(
+        3,
+        &|i| format!("case {i}"),
+        |i| {
+            assert!(i != 1, "boom");
+            Ok(vec![i as u8])
+        },
+        |i, outcome| seen.push((i, format!("{outcome:?}"))),
+    );
+    assert_eq!(seen.len(), 3);
+    assert!(
+        seen[1].1.contains("Panic") && seen[1].1.contains("boom"),
+        "{seen:?}"
+    );
+    assert!(seen[2].1.starts_with("Ok"), "{seen:?}");
+}
+
+/// ...and a case that runs past the budget fails the test as a hang.
+#[test]
+#[should_panic(expected = "the decoder hangs")]
+fn watchdog_catches_hangs() {
+    run_watched(
+        1,
+        &|i| format!("case {i}"),
+        |_| {
+            std::thread::sleep(common::DECODE_BUDGET * 2);
+            Ok(Vec::new())
+        },
+        |_, _| {},
+    );
 }
