@@ -102,7 +102,9 @@ impl RangeEncoder {
             }
             mask >>= 1;
         }
-        let body = self.out.len();
+        // Bytes already pending (the cache byte and a run of 0xFF that a carry may turn
+        // into 0x00) belong to the body: only bytes the flush itself produces may go.
+        let body = self.out.len() + self.pending as usize - usize::from(self.first);
         for _ in 0..(WINDOW_BITS / 8 + 1) {
             self.shift_low();
         }
