@@ -39,16 +39,11 @@ fn main() -> ExitCode {
     }
 }
 
-/// `ssmix X.Y.Z (format version N)`. The library exposes the format version only
-/// through [`ssmix::list`], so it is read from a freshly written empty frame.
+/// `ssmix X.Y.Z (format version N)`.
 fn version() -> String {
-    let format = ssmix::compress(b"", &ssmix::Options::new())
-        .ok()
-        .and_then(|frame| ssmix::list(&frame[..]).ok())
-        .and_then(|frames| frames.first().map(|f| f.format_version.to_string()))
-        .unwrap_or_else(|| "?".into());
     format!(
-        "ssmix {} (format version {format})",
-        env!("CARGO_PKG_VERSION")
+        "ssmix {} (format version {})",
+        env!("CARGO_PKG_VERSION"),
+        ssmix::FORMAT_VERSION
     )
 }

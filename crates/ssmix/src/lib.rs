@@ -39,6 +39,7 @@ mod tokenizer;
 
 use std::io::{Read, Write};
 
+pub use container::format::FORMAT_VERSION;
 pub use container::{Decoder, Encoder, FrameInfo, list};
 pub use error::{Error, Result};
 pub use options::{Level, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, Options, Preset};

@@ -8,8 +8,15 @@ use crate::options::MAX_BLOCK_SIZE;
 /// Frame magic. The first byte, 0xF5, is neither ASCII nor valid anywhere in UTF-8, so
 /// text sniffers never take a frame for text (FORMAT.md §2).
 pub(crate) const MAGIC: [u8; 4] = [0xF5, b'S', b'M', b'X'];
-/// The format version this library writes and reads. Bump it on any bitstream change.
-pub(crate) const FORMAT_VERSION: u8 = 1;
+/// The format version this library writes and reads (`docs/FORMAT.md`). It changes
+/// whenever the compressed bytes for the same input and options change.
+///
+/// ```
+/// let frame = ssmix::compress(b"x", &ssmix::Options::default())?;
+/// assert_eq!(ssmix::list(&frame[..])?[0].format_version, ssmix::FORMAT_VERSION);
+/// # Ok::<(), ssmix::Error>(())
+/// ```
+pub const FORMAT_VERSION: u8 = 1;
 
 /// Frame flag: a CRC-32 of the content follows the end block.
 pub(crate) const FLAG_CHECKSUM: u8 = 0x01;
