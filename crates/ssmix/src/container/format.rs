@@ -25,12 +25,12 @@ pub(crate) const FLAG_CONTENT_SIZE: u8 = 0x02;
 /// Flags this version understands; any other bit set is an error.
 pub(crate) const KNOWN_FLAGS: u8 = FLAG_CHECKSUM | FLAG_CONTENT_SIZE;
 
-/// Block types (FORMAT.md §4).
+/// Block types (FORMAT.md §3).
 pub(crate) const BLOCK_END: u8 = 0;
 pub(crate) const BLOCK_STORED: u8 = 1;
 pub(crate) const BLOCK_MODELED: u8 = 2;
 
-/// Largest header we accept, a bound for the reader (FORMAT.md §3).
+/// Largest header we accept, a bound for the reader (FORMAT.md §2).
 pub(crate) const MAX_HEADER_LEN: usize = 4 + 2 + 10 + 10 + 1 + 1 + 2 + MAX_PARAMS * 5 + 4;
 
 /// Appends `v` as an unsigned LEB128 varint.
@@ -112,7 +112,7 @@ impl<'a> ByteReader<'a> {
     }
 }
 
-/// The frame header (FORMAT.md §3).
+/// The frame header (FORMAT.md §2).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct FrameHeader {
     pub(crate) flags: u8,

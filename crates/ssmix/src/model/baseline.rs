@@ -439,7 +439,7 @@ pub(crate) struct BaselineModel {
     /// Tokens excluded for the current token, turned into order-0 intervals.
     excluded: Vec<u32>,
     excl_intervals: Vec<(u32, u32)>,
-    /// Escape probabilities in units of 2^-16.
+    /// SEE cells `[p, n]`: escape probability in units of 2^-SEE_BITS and use count.
     see: Vec<[u32; 2]>,
     /// The previous token was coded in the highest context present (no escape).
     hit: bool,

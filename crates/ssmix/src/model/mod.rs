@@ -20,7 +20,7 @@ pub(crate) trait TokenModel {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub(crate) enum ModelKind {
-    /// Adaptive token frequencies (see `baseline`).
+    /// PPM over tokens with SEE escapes (see `baseline`, FORMAT.md §7.1).
     Baseline = 1,
 }
 
