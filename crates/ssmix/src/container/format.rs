@@ -194,6 +194,7 @@ impl FrameHeader {
             level,
             model: ModelConfig { kind, params },
         };
+        header.model.validate()?;
         Ok((header, r.position()))
     }
 }
@@ -226,10 +227,7 @@ mod tests {
             block_size: 1 << 20,
             content_size: Some(12345),
             level: 5,
-            model: ModelConfig {
-                kind: ModelKind::Baseline,
-                params: vec![1, 2, 300],
-            },
+            model: crate::model::config_for(crate::Level::DEFAULT, crate::Preset::Default),
         };
         let mut buf = Vec::new();
         h.write(&mut buf);

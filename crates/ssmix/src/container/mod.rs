@@ -17,7 +17,9 @@ use crate::options::Options;
 /// Working memory a decoder (or one encoder thread) needs for a frame: the compressed
 /// and decompressed block plus the model.
 pub(crate) fn frame_memory(block_size: usize, model: &ModelConfig) -> u64 {
-    2 * block_size as u64 + model::memory_estimate(model, block_size)
+    2 * block_size as u64
+        + crate::tokenizer::READ_MEMORY
+        + model::memory_estimate(model, block_size)
 }
 
 fn check_limit(needed: u64, limit: Option<u64>) -> Result<()> {

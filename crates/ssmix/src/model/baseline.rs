@@ -104,7 +104,7 @@ impl BaselineParams {
             total0_limit,
         ] = list
         else {
-            return Err(corrupt("baseline model needs exactly 7 parameters"));
+            return Err(corrupt("baseline model needs exactly 8 parameters"));
         };
         let p = BaselineParams {
             max_order,

@@ -43,6 +43,16 @@ pub(crate) struct ModelConfig {
     pub(crate) params: Vec<u32>,
 }
 
+impl ModelConfig {
+    /// Checks the parameters when a frame header is read, so that a bad header is
+    /// refused before any block is decoded (and before memory is estimated from it).
+    pub(crate) fn validate(&self) -> Result<()> {
+        match self.kind {
+            ModelKind::Baseline => baseline::BaselineParams::from_list(&self.params).map(|_| ()),
+        }
+    }
+}
+
 /// The most parameters any model family may store.
 pub(crate) const MAX_PARAMS: usize = 64;
 

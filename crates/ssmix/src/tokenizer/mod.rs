@@ -19,6 +19,10 @@ mod tests;
 
 use hash::FxMap;
 
+/// An upper bound on the memory `Vocab::read` uses: its bit models (~0.5 MB) and at
+/// most `MAX_VOCAB` tokens of at most `MAX_TOKEN_LEN` bytes (2 MB), plus their index.
+pub(crate) const READ_MEMORY: u64 = 4 << 20;
+
 /// A token id, `0..vocab.len()`.
 pub type Token = u32;
 

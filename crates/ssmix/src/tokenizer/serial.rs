@@ -17,6 +17,7 @@
 
 use super::{MAX_TOKEN_LEN, MAX_VOCAB, Token, Vocab};
 use crate::coder::{EntropyCoder, RangeDecoder, RangeEncoder};
+use crate::container::format::ByteReader;
 use crate::error::{Error, Result, corrupt};
 
 /// Bit models adapt with rate `1 / (n + 1.5)` after `n` observations, down to
@@ -171,21 +172,12 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
 }
 
 /// Reads a varint from `input[*pos..]`, at most `max`.
+/// Reads a varint with the frame format's rules (shortest form, no overflow), at most `max`.
 fn get_varint(input: &[u8], pos: &mut usize, max: u64) -> Result<u64> {
-    let mut v = 0u64;
-    for shift in (0..64).step_by(7) {
-        let &byte = input.get(*pos).ok_or(Error::Truncated)?;
-        *pos += 1;
-        v |= u64::from(byte & 0x7F) << shift;
-        if byte & 0x80 == 0 {
-            return if v <= max {
-                Ok(v)
-            } else {
-                Err(corrupt("vocabulary: size out of range"))
-            };
-        }
-    }
-    Err(corrupt("vocabulary: overlong varint"))
+    let mut r = ByteReader::new(input.get(*pos..).ok_or(Error::Truncated)?);
+    let v = r.varint_max(max, "vocabulary: size out of range")?;
+    *pos += r.position();
+    Ok(v)
 }
 
 impl Vocab {
