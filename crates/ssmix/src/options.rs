@@ -31,9 +31,7 @@ impl Level {
         if (1..=9).contains(&level) {
             Ok(Level(level))
         } else {
-            Err(Error::InvalidOption(format!(
-                "level {level} is outside 1..=9"
-            )))
+            Err(Error::InvalidOption(format!("level {level} is outside 1..=9")))
         }
     }
 

@@ -50,10 +50,7 @@ pub(crate) mod baseline;
 
 /// The model configuration for a level and preset.
 pub(crate) fn config_for(_level: crate::Level, _preset: crate::Preset) -> ModelConfig {
-    ModelConfig {
-        kind: ModelKind::Baseline,
-        params: baseline::BaselineModel::params(),
-    }
+    ModelConfig { kind: ModelKind::Baseline, params: baseline::BaselineModel::params() }
 }
 
 /// Upper bound on the bytes a model of `config` needs for a block of `block_size`
