@@ -24,10 +24,15 @@
 
 mod coder;
 mod container;
+// Used by the SSM model (next step); until then only by their own tests.
+#[cfg_attr(not(test), allow(dead_code))]
+mod detmath;
 mod error;
 #[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod internals;
+#[cfg_attr(not(test), allow(dead_code))]
+mod kernels;
 mod model;
 mod options;
 // Exposed (hidden, unstable) only for the fuzz crate, benches and examples.
