@@ -121,8 +121,14 @@ mod tests {
             Error::BadMagic,
             Error::Truncated,
             Error::Corrupt("x"),
-            Error::ChecksumMismatch { expected: 1, actual: 2 },
-            Error::MemoryLimit { needed: 5, limit: 4 },
+            Error::ChecksumMismatch {
+                expected: 1,
+                actual: 2,
+            },
+            Error::MemoryLimit {
+                needed: 5,
+                limit: 4,
+            },
         ];
         for err in cases {
             let text = err.to_string();
@@ -134,7 +140,9 @@ mod tests {
     #[test]
     fn plain_io_errors_stay_io() {
         let e = Error::from(io::Error::new(io::ErrorKind::PermissionDenied, "nope"));
-        assert!(matches!(e, Error::Io(ref inner) if inner.kind() == io::ErrorKind::PermissionDenied));
+        assert!(
+            matches!(e, Error::Io(ref inner) if inner.kind() == io::ErrorKind::PermissionDenied)
+        );
         let e = Error::from(io::Error::from(io::ErrorKind::UnexpectedEof));
         assert!(matches!(e, Error::Truncated));
     }

@@ -31,7 +31,9 @@ impl Level {
         if (1..=9).contains(&level) {
             Ok(Level(level))
         } else {
-            Err(Error::InvalidOption(format!("level {level} is outside 1..=9")))
+            Err(Error::InvalidOption(format!(
+                "level {level} is outside 1..=9"
+            )))
         }
     }
 

@@ -41,7 +41,14 @@ impl RangeEncoder {
 
     /// Appends the coded bytes to `out`.
     pub(crate) fn with_output(out: Vec<u8>) -> Self {
-        RangeEncoder { low: 0, range: TOP - 1, cache: 0, pending: 1, first: true, out }
+        RangeEncoder {
+            low: 0,
+            range: TOP - 1,
+            cache: 0,
+            pending: 1,
+            first: true,
+            out,
+        }
     }
 
     fn shift_low(&mut self) {
@@ -154,7 +161,12 @@ pub(crate) struct RangeDecoder<'a> {
 
 impl<'a> RangeDecoder<'a> {
     pub(crate) fn new(input: &'a [u8]) -> Self {
-        let mut d = RangeDecoder { code: 0, range: TOP - 1, input, pos: 0 };
+        let mut d = RangeDecoder {
+            code: 0,
+            range: TOP - 1,
+            input,
+            pos: 0,
+        };
         for _ in 0..WINDOW_BITS / 8 {
             d.code = (d.code << 8) | u64::from(d.next_byte());
         }
@@ -350,12 +362,19 @@ mod tests {
         let mut ideal = 0.0f64;
         for _ in 0..100_000 {
             let bit = splitmix(&mut s) % 10 != 0;
-            let p = if bit { p1 as f64 / 65536.0 } else { 1.0 - p1 as f64 / 65536.0 };
+            let p = if bit {
+                p1 as f64 / 65536.0
+            } else {
+                1.0 - p1 as f64 / 65536.0
+            };
             ideal -= p.log2();
             enc.code_bit(bit, p1).unwrap();
         }
         let actual = enc.finish().len() as f64 * 8.0;
-        assert!(actual < ideal * 1.0005 + 64.0, "actual {actual} ideal {ideal}");
+        assert!(
+            actual < ideal * 1.0005 + 64.0,
+            "actual {actual} ideal {ideal}"
+        );
     }
 
     #[test]

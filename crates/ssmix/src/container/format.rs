@@ -206,7 +206,10 @@ mod tests {
         }
         assert!(ByteReader::new(&[0x80, 0x00]).varint().is_err());
         assert!(ByteReader::new(&[0xFF; 11]).varint().is_err());
-        assert!(matches!(ByteReader::new(&[0x80]).varint(), Err(Error::Truncated)));
+        assert!(matches!(
+            ByteReader::new(&[0x80]).varint(),
+            Err(Error::Truncated)
+        ));
     }
 
     #[test]
@@ -216,7 +219,10 @@ mod tests {
             block_size: 1 << 20,
             content_size: Some(12345),
             level: 5,
-            model: ModelConfig { kind: ModelKind::Baseline, params: vec![1, 2, 300] },
+            model: ModelConfig {
+                kind: ModelKind::Baseline,
+                params: vec![1, 2, 300],
+            },
         };
         let mut buf = Vec::new();
         h.write(&mut buf);

@@ -6,8 +6,8 @@ pub(crate) mod format;
 use std::io::{self, Read, Write};
 
 use format::{
-    BLOCK_END, BLOCK_MODELED, BLOCK_STORED, FLAG_CHECKSUM, FLAG_CONTENT_SIZE, FrameHeader,
-    MAGIC, MAX_HEADER_LEN,
+    BLOCK_END, BLOCK_MODELED, BLOCK_STORED, FLAG_CHECKSUM, FLAG_CONTENT_SIZE, FrameHeader, MAGIC,
+    MAX_HEADER_LEN,
 };
 
 use crate::error::{Error, Result, corrupt};
@@ -71,7 +71,11 @@ impl<W: Write> Encoder<W> {
             // Fewer threads, never a different output.
             threads = threads.min((limit / per_thread).max(1) as usize);
         }
-        let flags = if options.get_checksum() { FLAG_CHECKSUM } else { 0 };
+        let flags = if options.get_checksum() {
+            FLAG_CHECKSUM
+        } else {
+            0
+        };
         Ok(Encoder {
             writer,
             header: FrameHeader {
@@ -94,7 +98,9 @@ impl<W: Write> Encoder<W> {
     /// first write; [`Encoder::finish`] fails if a different amount was written.
     pub fn set_content_size(&mut self, size: u64) -> Result<()> {
         if self.header_written || self.consumed > 0 {
-            return Err(Error::InvalidOption("content size set after writing started".into()));
+            return Err(Error::InvalidOption(
+                "content size set after writing started".into(),
+            ));
         }
         self.header.content_size = Some(size);
         self.header.flags |= FLAG_CONTENT_SIZE;
@@ -194,8 +200,9 @@ impl<W: Write> Write for Encoder<W> {
         if let Some(size) = self.header.content_size
             && self.consumed + buf.len() as u64 > size
         {
-            return Err(Error::InvalidOption("more data written than the content size".into())
-                .into());
+            return Err(
+                Error::InvalidOption("more data written than the content size".into()).into(),
+            );
         }
         self.crc.update(buf);
         self.consumed += buf.len() as u64;
@@ -314,7 +321,13 @@ impl<R: Read> Decoder<R> {
                         self.state = State::Header { first: false };
                         continue;
                     }
-                    read_block(&mut self.reader, kind, frame, &mut self.payload, &mut self.out)?;
+                    read_block(
+                        &mut self.reader,
+                        kind,
+                        frame,
+                        &mut self.payload,
+                        &mut self.out,
+                    )?;
                     frame.crc.update(&self.out);
                     frame.produced += self.out.len() as u64;
                     if let Some(size) = frame.header.content_size
@@ -500,7 +513,10 @@ pub struct FrameInfo {
 /// # Ok::<(), ssmix::Error>(())
 /// ```
 pub fn list<R: Read>(reader: R) -> Result<Vec<FrameInfo>> {
-    let mut r = CountingReader { inner: reader, count: 0 };
+    let mut r = CountingReader {
+        inner: reader,
+        count: 0,
+    };
     let mut frames = Vec::new();
     loop {
         let start = r.count;

@@ -51,7 +51,10 @@ pub(crate) mod ssm;
 
 /// The model configuration for a level and preset.
 pub(crate) fn config_for(_level: crate::Level, _preset: crate::Preset) -> ModelConfig {
-    ModelConfig { kind: ModelKind::Baseline, params: baseline::BaselineModel::params() }
+    ModelConfig {
+        kind: ModelKind::Baseline,
+        params: baseline::BaselineModel::params(),
+    }
 }
 
 /// Upper bound on the bytes a model of `config` needs for a block of `block_size`

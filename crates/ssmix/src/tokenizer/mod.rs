@@ -20,7 +20,9 @@ pub(crate) struct Vocab {
 impl Vocab {
     /// The 256 single-byte tokens.
     pub(crate) fn bytes_only() -> Vocab {
-        Vocab { tokens: (0..=255u8).map(|b| vec![b]).collect() }
+        Vocab {
+            tokens: (0..=255u8).map(|b| vec![b]).collect(),
+        }
     }
 
     /// Learns a vocabulary of at most `max_tokens` tokens from `data`.
