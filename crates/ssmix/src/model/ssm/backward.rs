@@ -59,16 +59,16 @@ fn layer_norm_backward(
     let mut s2 = 0.0f32;
     for i in 0..du.len() {
         let dxh = du[i] * gain[i];
-        dgain[i] = dgain[i] + du[i] * xhat[i];
-        dbias[i] = dbias[i] + du[i];
-        s1 = s1 + dxh;
-        s2 = s2 + dxh * xhat[i];
+        dgain[i] += du[i] * xhat[i];
+        dbias[i] += du[i];
+        s1 += dxh;
+        s2 += dxh * xhat[i];
     }
     let m1 = s1 / nf;
     let m2 = s2 / nf;
     for i in 0..du.len() {
         let dxh = du[i] * gain[i];
-        dx[i] = dx[i] + rstd * ((dxh - m1) - xhat[i] * m2);
+        dx[i] += rstd * ((dxh - m1) - xhat[i] * m2);
     }
 }
 
@@ -82,7 +82,16 @@ fn silu_grad(x: f32) -> f32 {
 /// Adds the gradient of the loss whose logit gradients are in `s.probs` (positions
 /// `0..npos`) to `s.g`, walking positions backwards.
 pub(super) fn backward(s: &mut Ssm, npos: usize) {
-    let Dims { d, e, n, k, p, l: nl, v, .. } = s.dims;
+    let Dims {
+        d,
+        e,
+        n,
+        k,
+        p,
+        l: nl,
+        v,
+        ..
+    } = s.dims;
     let km = k - 1;
     let bptt = s.cfg.grad_mode == GradMode::Bptt;
     let (w, g, acts, bw, lay) = (&s.w, &mut s.g, &s.acts, &mut s.bw, &s.lay);
@@ -139,7 +148,7 @@ pub(super) fn backward(s: &mut Ssm, npos: usize) {
                 let z = xz[e + i];
                 let dy = bw.dgy[i] * crate::detmath::silu(z);
                 bw.dxz[e + i] = bw.dgy[i] * y[i] * silu_grad(z);
-                g[o.d + i] = g[o.d + i] + dy * xc[i];
+                g[o.d + i] += dy * xc[i];
                 let mut dxc = dy * w[o.d + i];
                 let dl = delta[i];
                 let dxi = dl * xc[i];
@@ -148,24 +157,24 @@ pub(super) fn backward(s: &mut Ssm, npos: usize) {
                 for j in 0..n {
                     let ij = i * n + j;
                     let dhij = dy * c[j] + dh[ij];
-                    bw.dproj[n + j] = bw.dproj[n + j] + dy * hs[ij];
+                    bw.dproj[n + j] += dy * hs[ij];
                     // exp(Δ·A): d/d(Δ·A) = exp(Δ·A).
                     let dexp = dhij * hprev[ij] * da[ij];
-                    ddelta = ddelta + dexp * a[ij];
+                    ddelta += dexp * a[ij];
                     // dA/dA_log = A below the clamp, 0 above it.
                     if w[o.a_log + ij] < A_LOG_MAX {
-                        g[o.a_log + ij] = g[o.a_log + ij] + dexp * dl * a[ij];
+                        g[o.a_log + ij] += dexp * dl * a[ij];
                     }
-                    d_dx = d_dx + dhij * b[j];
-                    bw.dproj[j] = bw.dproj[j] + dhij * dxi;
+                    d_dx += dhij * b[j];
+                    bw.dproj[j] += dhij * dxi;
                     dh[ij] = if bptt { dhij * da[ij] } else { 0.0 };
                 }
-                ddelta = ddelta + d_dx * xc[i];
-                dxc = dxc + d_dx * dl;
+                ddelta += d_dx * xc[i];
+                dxc += d_dx * dl;
                 let ddtp = ddelta * sigmoid(dtp[i]);
-                g[o.dt_w + i] = g[o.dt_w + i] + ddtp * dt_in;
-                g[o.dt_b + i] = g[o.dt_b + i] + ddtp;
-                d_dt_in = d_dt_in + ddtp * w[o.dt_w + i];
+                g[o.dt_w + i] += ddtp * dt_in;
+                g[o.dt_b + i] += ddtp;
+                d_dt_in += ddtp * w[o.dt_w + i];
                 bw.dxc[i] = dxc;
             }
             bw.dproj[2 * n] = d_dt_in;
@@ -180,10 +189,10 @@ pub(super) fn backward(s: &mut Ssm, npos: usize) {
             let dconv = &mut bw.dconv[l * km * e..(l + 1) * km * e];
             for i in 0..e {
                 let dpre = bw.dxc[i] * silu_grad(pre[i]);
-                g[o.conv_b + i] = g[o.conv_b + i] + dpre;
+                g[o.conv_b + i] += dpre;
                 for j in 0..k {
                     let gi = o.conv_w + i * k + j;
-                    g[gi] = g[gi] + dpre * win[i * k + j];
+                    g[gi] += dpre * win[i * k + j];
                 }
                 let cw = &w[o.conv_w + i * k..o.conv_w + (i + 1) * k];
                 let mut dxs = dpre * cw[km];
@@ -191,14 +200,14 @@ pub(super) fn backward(s: &mut Ssm, npos: usize) {
                     // Row 0 holds what later positions sent to this one; shift so that
                     // row r belongs to position t-1-r, then add this position's taps:
                     // window slot j multiplied the input of position t-(K-1-j).
-                    dxs = dxs + dconv[i];
+                    dxs += dconv[i];
                     for r in 0..km - 1 {
                         dconv[r * e + i] = dconv[(r + 1) * e + i];
                     }
                     dconv[(km - 1) * e + i] = 0.0;
                     for r in 0..km {
                         let j = km - 1 - r;
-                        dconv[r * e + i] = dconv[r * e + i] + dpre * cw[j];
+                        dconv[r * e + i] += dpre * cw[j];
                     }
                 }
                 bw.dxz[i] = dxs;
@@ -224,7 +233,7 @@ pub(super) fn backward(s: &mut Ssm, npos: usize) {
         let tok = s.chunk[t] as usize;
         let row = &mut g[lay.emb + tok * d..lay.emb + (tok + 1) * d];
         for (r, &x) in row.iter_mut().zip(&bw.dx) {
-            *r = *r + x;
+            *r += x;
         }
     }
 }

@@ -13,7 +13,10 @@ pub(super) struct State {
 
 impl State {
     pub(super) fn new(d: &Dims) -> Self {
-        State { h: vec![0.0; d.l * d.e * d.n], conv: vec![0.0; d.l * d.e * (d.k - 1)] }
+        State {
+            h: vec![0.0; d.l * d.e * d.n],
+            conv: vec![0.0; d.l * d.e * (d.k - 1)],
+        }
     }
 
     pub(super) fn floats(d: &Dims) -> usize {
@@ -98,13 +101,13 @@ pub(super) fn layer_norm(x: &[f32], g: &[f32], b: &[f32], xhat: &mut [f32], u: &
     let n = x.len() as f32;
     let mut s = 0.0f32;
     for &v in x {
-        s = s + v;
+        s += v;
     }
     let mu = s / n;
     let mut q = 0.0f32;
     for &v in x {
         let c = v - mu;
-        q = q + c * c;
+        q += c * c;
     }
     let rstd = 1.0 / (q / n + LN_EPS).sqrt();
     for i in 0..x.len() {
@@ -129,15 +132,29 @@ pub(super) fn step(
     t: usize,
     logits: &mut [f32],
 ) {
-    let Dims { d, e, n, k, p, l: nl, .. } = *dm;
+    let Dims {
+        d,
+        e,
+        n,
+        k,
+        p,
+        l: nl,
+        ..
+    } = *dm;
     let km = k - 1;
-    acts.x.copy_from_slice(&w[lay.emb + token * d..lay.emb + (token + 1) * d]);
+    acts.x
+        .copy_from_slice(&w[lay.emb + token * d..lay.emb + (token + 1) * d]);
     for (l, o) in lay.layers.iter().enumerate() {
         let pl = t * nl + l;
         let xhat = &mut acts.xhat[pl * d..(pl + 1) * d];
         let u = &mut acts.u[pl * d..(pl + 1) * d];
-        acts.rstd[pl] =
-            layer_norm(&acts.x, &w[o.ln_g..o.ln_g + d], &w[o.ln_b..o.ln_b + d], xhat, u);
+        acts.rstd[pl] = layer_norm(
+            &acts.x,
+            &w[o.ln_g..o.ln_g + d],
+            &w[o.ln_b..o.ln_b + d],
+            xhat,
+            u,
+        );
         let xz = &mut acts.xz[pl * 2 * e..(pl + 1) * 2 * e];
         matvec(&w[o.in_w..o.in_w + 2 * e * d], d, u, xz);
 
@@ -154,7 +171,7 @@ pub(super) fn step(
             let cw = &w[o.conv_w + i * k..o.conv_w + (i + 1) * k];
             let mut s = w[o.conv_b + i];
             for j in 0..k {
-                s = s + wi[j] * cw[j];
+                s += wi[j] * cw[j];
             }
             pre[i] = s;
             xc[i] = silu(s);
@@ -194,7 +211,7 @@ pub(super) fn step(
                 da[ij] = f;
                 let hn = flush_below(f * hs[ij] + dx * b[j], STATE_FLUSH);
                 hs[ij] = hn;
-                acc = acc + hn * c[j];
+                acc += hn * c[j];
             }
             let yi = acc + w[o.d + i] * xc[i];
             y[i] = yi;
@@ -205,12 +222,17 @@ pub(super) fn step(
         // out = out_w · gy, residual add.
         for r in 0..d {
             let row = &w[o.out_w + r * e..o.out_w + (r + 1) * e];
-            acts.x[r] = acts.x[r] + crate::kernels::dot(row, gy);
+            acts.x[r] += crate::kernels::dot(row, gy);
         }
     }
     let fxhat = &mut acts.fxhat[t * d..(t + 1) * d];
     let fu = &mut acts.fu[t * d..(t + 1) * d];
-    acts.frstd[t] =
-        layer_norm(&acts.x, &w[lay.lnf_g..lay.lnf_g + d], &w[lay.lnf_b..lay.lnf_b + d], fxhat, fu);
+    acts.frstd[t] = layer_norm(
+        &acts.x,
+        &w[lay.lnf_g..lay.lnf_g + d],
+        &w[lay.lnf_b..lay.lnf_b + d],
+        fxhat,
+        fu,
+    );
     matvec(&w[lay.head..lay.head + dm.v * d], d, fu, logits);
 }

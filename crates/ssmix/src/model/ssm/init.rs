@@ -22,7 +22,14 @@ pub(super) struct Rng {
 impl Rng {
     pub(super) fn new(seed: u64) -> Self {
         // xorshift64 must not start at 0.
-        Rng { s: if seed == 0 { 0x9E37_79B9_7F4A_7C15 } else { seed }, spare: None }
+        Rng {
+            s: if seed == 0 {
+                0x9E37_79B9_7F4A_7C15
+            } else {
+                seed
+            },
+            spare: None,
+        }
     }
 
     fn next_u64(&mut self) -> u64 {
@@ -66,7 +73,9 @@ impl Rng {
 
 /// Writes the initial parameters into `w` (laid out by `lay`).
 pub(super) fn init_params(dm: &Dims, lay: &Layout, seed: u64, w: &mut [f32]) {
-    let Dims { d, e, n, k, p, v, .. } = *dm;
+    let Dims {
+        d, e, n, k, p, v, ..
+    } = *dm;
     let mut rng = Rng::new(seed);
     rng.fill(&mut w[lay.emb..lay.emb + v * d], WEIGHT_STD);
     for o in &lay.layers {

@@ -299,7 +299,16 @@ struct Layout {
 
 impl Layout {
     fn new(dm: &Dims) -> Self {
-        let Dims { d, e, n, k, p, l, v, .. } = *dm;
+        let Dims {
+            d,
+            e,
+            n,
+            k,
+            p,
+            l,
+            v,
+            ..
+        } = *dm;
         let mut at = 0usize;
         let mut take = |len: usize| {
             let o = at;
@@ -325,7 +334,14 @@ impl Layout {
         let lnf_g = take(d);
         let lnf_b = take(d);
         let head = take(v * d);
-        Layout { emb, layers, lnf_g, lnf_b, head, total: at }
+        Layout {
+            emb,
+            layers,
+            lnf_g,
+            lnf_b,
+            head,
+            total: at,
+        }
     }
 }
 
@@ -509,12 +525,12 @@ impl Ssm {
             );
             kernels::softmax_in_place(out);
             let target = self.chunk[t + 1] as usize;
-            loss = loss - detmath::ln(out[target]);
+            loss -= detmath::ln(out[target]);
             // d(loss)/d(logit) = p - q with q = smooth + hit·onehot, averaged over positions.
             for p in out.iter_mut() {
                 *p = (*p - smooth) * inv_n;
             }
-            out[target] = out[target] - hit * inv_n;
+            out[target] -= hit * inv_n;
         }
         backward::backward(self, npos);
         loss * inv_n

@@ -54,12 +54,16 @@ fn ln64(x: &[f64], g: &[f64], b: &[f64]) -> Vec<f64> {
     let mu = x.iter().sum::<f64>() / n;
     let var = x.iter().map(|v| (v - mu) * (v - mu)).sum::<f64>() / n;
     let r = 1.0 / (var + f64::from(LN_EPS)).sqrt();
-    (0..x.len()).map(|i| (x[i] - mu) * r * g[i] + b[i]).collect()
+    (0..x.len())
+        .map(|i| (x[i] - mu) * r * g[i] + b[i])
+        .collect()
 }
 
 fn mv64(w: &[f64], x: &[f64], rows: usize) -> Vec<f64> {
     let c = x.len();
-    (0..rows).map(|r| (0..c).map(|j| w[r * c + j] * x[j]).sum()).collect()
+    (0..rows)
+        .map(|r| (0..c).map(|j| w[r * c + j] * x[j]).sum())
+        .collect()
 }
 
 /// An independent f64 implementation of the training loss of `s`'s chunk: mean
@@ -67,7 +71,9 @@ fn mv64(w: &[f64], x: &[f64], rows: usize) -> Vec<f64> {
 /// With `frozen`, `h_{t-1}` and the conv history come from `frozen` (the detached loss);
 /// otherwise they are recorded into `rec`.
 fn mirror_loss(s: &Ssm, w: &[f64], frozen: Option<&Rec>, rec: &mut Rec) -> (f64, f64) {
-    let Dims { d, e, n, k, p, v, .. } = s.dims;
+    let Dims {
+        d, e, n, k, p, v, ..
+    } = s.dims;
     let km = k - 1;
     let lay = &s.lay;
     let mut h: Vec<f64> = s.start.h.iter().map(|&x| f64::from(x)).collect();
@@ -99,7 +105,11 @@ fn mirror_loss(s: &Ssm, w: &[f64], frozen: Option<&Rec>, rec: &mut Rec) -> (f64,
                 }
                 xc[i] = silu64(s0);
                 for j in 0..km {
-                    conv[base + j] = if j + 1 < km { conv[base + j + 1] } else { xz[i] };
+                    conv[base + j] = if j + 1 < km {
+                        conv[base + j + 1]
+                    } else {
+                        xz[i]
+                    };
                 }
             }
             let proj = mv64(&w[o.xp_w..o.xp_w + p * e], &xc, p);
@@ -122,7 +132,11 @@ fn mirror_loss(s: &Ssm, w: &[f64], frozen: Option<&Rec>, rec: &mut Rec) -> (f64,
                 x[r] += out[r];
             }
         }
-        let u = ln64(&x, &w[lay.lnf_g..lay.lnf_g + d], &w[lay.lnf_b..lay.lnf_b + d]);
+        let u = ln64(
+            &x,
+            &w[lay.lnf_g..lay.lnf_g + d],
+            &w[lay.lnf_b..lay.lnf_b + d],
+        );
         let logits = mv64(&w[lay.head..lay.head + v * d], &u, v);
         let mx = logits.iter().cloned().fold(f64::MIN, f64::max);
         let lse = mx + logits.iter().map(|z| (z - mx).exp()).sum::<f64>().ln();
@@ -144,7 +158,7 @@ fn gradient_check(mode: GradMode) -> (f64, f64) {
     // Larger weights than the init so every path carries a signal.
     let mut rng = Rng::new(7);
     for x in s.w.iter_mut() {
-        *x = *x + 0.3 * rng.normal();
+        *x += 0.3 * rng.normal();
     }
     s.recompute_a();
     for x in s.start.h.iter_mut().chain(s.start.conv.iter_mut()) {
@@ -159,7 +173,11 @@ fn gradient_check(mode: GradMode) -> (f64, f64) {
         (f64::from(loss32) - plain).abs() < 1e-5 * plain.abs().max(1.0),
         "f32 loss {loss32} vs f64 {plain}"
     );
-    let frozen = if mode == GradMode::Detached { Some(&rec) } else { None };
+    let frozen = if mode == GradMode::Detached {
+        Some(&rec)
+    } else {
+        None
+    };
     let step = 1e-6;
     let mut numeric = vec![0.0f64; w64.len()];
     let mut wp = w64.clone();
@@ -235,7 +253,10 @@ fn ssm_position_zero_is_uniform() {
 fn ssm_deterministic() {
     let toks = tokens(150, 40, 11);
     for mode in [GradMode::Detached, GradMode::Bptt] {
-        let cfg = SsmConfig { grad_mode: mode, ..SsmConfig::reference() };
+        let cfg = SsmConfig {
+            grad_mode: mode,
+            ..SsmConfig::reference()
+        };
         let (a, ha) = run(cfg.clone(), 40, &toks);
         let (b, hb) = run(cfg, 40, &toks);
         assert_eq!(ha, hb);
@@ -250,7 +271,10 @@ fn ssm_golden_init() {
     let mut h = FNV_OFFSET;
     fnv(&mut h, &s.w);
     eprintln!("ssm init hash {h:#018x}");
-    assert_eq!(h, GOLDEN_INIT, "initial parameters changed: the format would change");
+    assert_eq!(
+        h, GOLDEN_INIT,
+        "initial parameters changed: the format would change"
+    );
 }
 
 #[test]
@@ -258,11 +282,17 @@ fn ssm_golden_logits() {
     let toks = tokens(100, 64, 5);
     let mut got = [0u64; 2];
     for (slot, mode) in got.iter_mut().zip([GradMode::Detached, GradMode::Bptt]) {
-        let cfg = SsmConfig { grad_mode: mode, ..SsmConfig::reference() };
+        let cfg = SsmConfig {
+            grad_mode: mode,
+            ..SsmConfig::reference()
+        };
         *slot = run(cfg, 64, &toks).1;
         eprintln!("ssm logits hash {mode:?}: {slot:#018x}");
     }
-    assert_eq!(got, GOLDEN_LOGITS, "trained logits changed: the format would change");
+    assert_eq!(
+        got, GOLDEN_LOGITS,
+        "trained logits changed: the format would change"
+    );
 }
 
 const GOLDEN_INIT: u64 = 0x44a9_ff1a_b052_71b2;
@@ -290,7 +320,10 @@ fn ssm_learns_a_periodic_sequence() {
     let pattern = [3, 17, 42, 8, 8, 29, 0];
     let toks: Vec<Token> = (0..640).map(|i| pattern[i % 7]).collect();
     for mode in [GradMode::Detached, GradMode::Bptt] {
-        let cfg = SsmConfig { grad_mode: mode, ..SsmConfig::reference() };
+        let cfg = SsmConfig {
+            grad_mode: mode,
+            ..SsmConfig::reference()
+        };
         let ce = mean_ce(cfg, v, &toks, 512);
         eprintln!("{mode:?}: cross-entropy over tokens 512..640: {ce:.4} nats (ln V = 3.912)");
         assert!(ce < 0.25 * (v as f64).ln(), "{mode:?}: {ce}");
@@ -331,9 +364,15 @@ fn ssm_config_params_roundtrip() {
     assert!(matches!(bad(2, 100_000), Err(Error::Corrupt(_))));
     assert!(matches!(bad(6, 65), Err(Error::Corrupt(_))));
     assert!(matches!(bad(7, 31), Err(Error::Corrupt(_))));
-    assert!(matches!(bad(11, f32::NAN.to_bits()), Err(Error::Corrupt(_))));
+    assert!(matches!(
+        bad(11, f32::NAN.to_bits()),
+        Err(Error::Corrupt(_))
+    ));
     assert!(matches!(bad(12, 1.0f32.to_bits()), Err(Error::Corrupt(_))));
-    assert!(matches!(bad(16, (-1.0f32).to_bits()), Err(Error::Corrupt(_))));
+    assert!(matches!(
+        bad(16, (-1.0f32).to_bits()),
+        Err(Error::Corrupt(_))
+    ));
     assert!(matches!(bad(17, 2), Err(Error::Corrupt(_))));
     assert!(SsmConfig::from_params(&p[..19]).is_err());
 }
@@ -345,13 +384,19 @@ fn ssm_rng_normals() {
     let xs: Vec<f64> = (0..n).map(|_| f64::from(r.normal())).collect();
     let mean = xs.iter().sum::<f64>() / n as f64;
     let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n as f64;
-    assert!(mean.abs() < 0.02 && (var - 1.0).abs() < 0.02, "mean {mean} var {var}");
+    assert!(
+        mean.abs() < 0.02 && (var - 1.0).abs() < 0.02,
+        "mean {mean} var {var}"
+    );
 }
 
 #[test]
 fn ssm_schedule() {
     let c = SsmConfig::reference();
-    let it: Vec<u32> = [0, 9, 10, 29, 30, 1000].iter().map(|&i| c.iters_for(i)).collect();
+    let it: Vec<u32> = [0, 9, 10, 29, 30, 1000]
+        .iter()
+        .map(|&i| c.iters_for(i))
+        .collect();
     assert_eq!(it, [8, 8, 4, 4, 2, 2]);
 }
 
@@ -363,7 +408,10 @@ fn ssm_probe() {
     use std::time::Instant;
     for mode in [GradMode::Detached, GradMode::Bptt] {
         for v in [4096usize, 8192, 16384] {
-            let cfg = SsmConfig { grad_mode: mode, ..SsmConfig::reference() };
+            let cfg = SsmConfig {
+                grad_mode: mode,
+                ..SsmConfig::reference()
+            };
             let toks = tokens(3000, v as u32, 1);
             let mut s = Ssm::new(cfg, v);
             // Skip the 8- and 4-iteration chunks: measure the steady 2-iteration regime.
@@ -389,7 +437,10 @@ fn ssm_probe() {
     };
     let toks: Vec<Token> = data[..200_000].iter().map(|&b| Token::from(b)).collect();
     for mode in [GradMode::Detached, GradMode::Bptt] {
-        let cfg = SsmConfig { grad_mode: mode, ..SsmConfig::reference() };
+        let cfg = SsmConfig {
+            grad_mode: mode,
+            ..SsmConfig::reference()
+        };
         let t0 = Instant::now();
         let ce = mean_ce(cfg, 256, &toks, 0);
         let dt = t0.elapsed().as_secs_f64();
@@ -399,4 +450,18 @@ fn ssm_probe() {
             toks.len() as f64 / dt
         );
     }
+}
+
+#[test]
+fn ssm_memory_estimate_covers_allocation() {
+    let cfg = SsmConfig::reference();
+    let v = 16_384;
+    let s = Ssm::new(cfg.clone(), v);
+    assert_eq!(s.config(), &cfg);
+    let est = cfg.memory_estimate(v);
+    let live = 4 * (4 * s.w.len() + s.probs.len() + s.logits.len()) as u64;
+    assert!(
+        est >= live && est < 2 * live,
+        "estimate {est}, main buffers {live}"
+    );
 }
