@@ -8,6 +8,7 @@
 use super::{A_LOG_MAX, Dims, GradMode, Ssm};
 use crate::detmath::sigmoid;
 use crate::kernels::{matvec_t_accumulate, outer_accumulate};
+use wide::f32x8;
 
 /// Preallocated buffers of the backward pass.
 pub(super) struct Scratch {
@@ -79,6 +80,52 @@ fn silu_grad(x: f32) -> f32 {
     s * (1.0 + x * (1.0 - s))
 }
 
+/// Sets the head gradient `dw[r] = Σ_t dl[t][r]·fu[t]` (`t` ascending, starting from 0)
+/// for the `V × D` head, `dl` the `T × V` logit gradients and `fu` the `T × D` head inputs.
+///
+/// One pass over `dw` for all positions instead of one outer product per position: the
+/// gradient matrix is written once rather than read and written `T` times. Each element is
+/// an independent chain of `+`, so the SIMD and the scalar tail give the same bits.
+pub(super) fn head_gradient(dw: &mut [f32], dl: &[f32], fu: &[f32], v: usize, d: usize) {
+    let npos = dl.len() / v;
+    assert!(dw.len() == v * d && dl.len() == npos * v && fu.len() == npos * d);
+    let blocks = d / 8;
+    for (r, row) in dw.chunks_exact_mut(d).enumerate() {
+        if blocks == 4 {
+            head_row::<4>(row, dl, fu, r, v, d);
+        } else {
+            for b in 0..blocks {
+                head_row::<1>(&mut row[8 * b..8 * b + 8], dl, &fu[8 * b..], r, v, d);
+            }
+            for c in 8 * blocks..d {
+                let mut acc = 0.0f32;
+                for t in 0..npos {
+                    acc += dl[t * v + r] * fu[t * d + c];
+                }
+                row[c] = acc;
+            }
+        }
+    }
+}
+
+/// `out[c] = Σ_t dl[t·v + r]·fu[t·d + c]` for `c < 8K`, `K` vectors held in registers.
+#[inline(always)]
+fn head_row<const K: usize>(out: &mut [f32], dl: &[f32], fu: &[f32], r: usize, v: usize, d: usize) {
+    let npos = dl.len() / v;
+    let mut acc = [f32x8::ZERO; K];
+    for t in 0..npos {
+        let gv = f32x8::splat(dl[t * v + r]);
+        let x = &fu[t * d..];
+        for (k, a) in acc.iter_mut().enumerate() {
+            let xv: [f32; 8] = x[8 * k..8 * k + 8].try_into().expect("8 lanes");
+            *a += gv * f32x8::new(xv);
+        }
+    }
+    for (k, a) in acc.iter().enumerate() {
+        out[8 * k..8 * k + 8].copy_from_slice(a.as_array());
+    }
+}
+
 /// Adds the gradient of the loss whose logit gradients are in `s.probs` (positions
 /// `0..npos`) to `s.g`, walking positions backwards.
 pub(super) fn backward(s: &mut Ssm, npos: usize) {
@@ -97,11 +144,16 @@ pub(super) fn backward(s: &mut Ssm, npos: usize) {
     let (w, g, acts, bw, lay) = (&s.w, &mut s.g, &s.acts, &mut s.bw, &s.lay);
     bw.dh.fill(0.0);
     bw.dconv.fill(0.0);
+    head_gradient(
+        &mut g[lay.head..lay.head + v * d],
+        &s.probs[..npos * v],
+        &acts.fu[..npos * d],
+        v,
+        d,
+    );
     for t in (0..npos).rev() {
         // Head and final LayerNorm.
         let dl = &s.probs[t * v..(t + 1) * v];
-        let fu = &acts.fu[t * d..(t + 1) * d];
-        outer_accumulate(&mut g[lay.head..lay.head + v * d], dl, fu);
         bw.du.fill(0.0);
         matvec_t_accumulate(&w[lay.head..lay.head + v * d], d, dl, &mut bw.du);
         bw.dx.fill(0.0);

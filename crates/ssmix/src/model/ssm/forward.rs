@@ -1,8 +1,9 @@
 //! The forward pass of one token, keeping the activations the backward pass needs.
 
 use super::{Dims, LN_EPS, Layout, STATE_FLUSH};
-use crate::detmath::{exp, flush_below, silu, softplus};
+use crate::detmath::{exp, exp_x8, flush_below, silu, softplus};
 use crate::kernels::matvec;
+use wide::f32x8;
 
 /// The recurrent state: scan state `h` (`L × E × N`) and the last `K-1` pre-convolution
 /// inputs per channel (`L × E × (K-1)`, oldest first).
@@ -203,13 +204,28 @@ pub(super) fn step(
             dtp[i] = z;
             let dl = softplus(z);
             delta[i] = dl;
-            let dx = dl * xc[i];
+            for (x, &aij) in da[i * n..(i + 1) * n]
+                .iter_mut()
+                .zip(&a[i * n..(i + 1) * n])
+            {
+                *x = dl * aij;
+            }
+        }
+        // exp(Δ·A) for all channels at once (`exp_x8` is bit-identical to `exp`).
+        let mut chunks = da.chunks_exact_mut(8);
+        for ch in &mut chunks {
+            let v = exp_x8(f32x8::new((&*ch).try_into().expect("8 lanes")));
+            ch.copy_from_slice(v.as_array());
+        }
+        for x in chunks.into_remainder() {
+            *x = exp(*x);
+        }
+        for i in 0..e {
+            let dx = delta[i] * xc[i];
             let mut acc = 0.0f32;
             for j in 0..n {
                 let ij = i * n + j;
-                let f = exp(dl * a[ij]);
-                da[ij] = f;
-                let hn = flush_below(f * hs[ij] + dx * b[j], STATE_FLUSH);
+                let hn = flush_below(da[ij] * hs[ij] + dx * b[j], STATE_FLUSH);
                 hs[ij] = hn;
                 acc += hn * c[j];
             }
