@@ -57,6 +57,7 @@ impl ModelConfig {
 pub(crate) const MAX_PARAMS: usize = 64;
 
 pub(crate) mod baseline;
+pub(crate) mod ssm;
 
 /// The model configuration for a level and preset.
 pub(crate) fn config_for(level: crate::Level, _preset: crate::Preset) -> ModelConfig {
