@@ -110,6 +110,52 @@ fn round_trips_files() {
     }
 }
 
+/// Every file of the committed corpus (text, source code, logs, an executable, images,
+/// already-compressed data, random bytes, empty and one-byte files, all 256 byte values)
+/// round-trips through files and through pipes, at the fastest and default levels.
+#[test]
+fn corpus_round_trips_through_files_and_pipes() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
+    let mut files: Vec<PathBuf> = fs::read_dir(&corpus)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file() && p.extension().is_none_or(|e| e != "ssmix"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 15, "corpus too small: {files:?}");
+    for path in &files {
+        let data = fs::read(path).unwrap();
+        let name = path.file_name().unwrap().to_str().unwrap();
+        for level in ["-1", "-5"] {
+            // Files: FILE -> FILE.ssmix -> FILE.
+            let dir = setup(&[(name, &data)]);
+            let d = dir.path();
+            ssmix(d).args([level, name]).assert().success();
+            fs::remove_file(d.join(name)).unwrap();
+            ssmix(d)
+                .args(["-d", &format!("{name}.ssmix")])
+                .assert()
+                .success();
+            assert_eq!(
+                fs::read(d.join(name)).unwrap(),
+                data,
+                "{name} {level} via files"
+            );
+            // Pipes: stdin -> stdout both ways.
+            let packed = ssmix(d)
+                .arg(level)
+                .write_stdin(data.clone())
+                .assert()
+                .success()
+                .get_output()
+                .stdout
+                .clone();
+            let out = ssmix(d).arg("-d").write_stdin(packed).assert().success();
+            assert_eq!(out.get_output().stdout, data, "{name} {level} via pipes");
+        }
+    }
+}
+
 #[test]
 fn pipes_both_ways() {
     let data = text(30_000, 2);
