@@ -26,7 +26,7 @@ pub(crate) fn write_block(data: &[u8], config: &ModelConfig, out: &mut Vec<u8>) 
 }
 
 /// The payload of a modeled block: vocabulary, token count, coded tokens.
-fn model_block(data: &[u8], config: &ModelConfig) -> Result<Vec<u8>> {
+pub(crate) fn model_block(data: &[u8], config: &ModelConfig) -> Result<Vec<u8>> {
     let vocab = Vocab::train(data, tokenizer::vocab_budget(data.len()));
     let tokens = vocab.encode(data);
     let mut payload = Vec::new();
@@ -35,6 +35,7 @@ fn model_block(data: &[u8], config: &ModelConfig) -> Result<Vec<u8>> {
     let mut enc = RangeEncoder::with_output(payload);
     match AnyModel::new(config, &vocab)? {
         AnyModel::Baseline(mut m) => encode_tokens(&mut m, &mut enc, &tokens)?,
+        AnyModel::Mix(mut m) => encode_tokens(m.as_mut(), &mut enc, &tokens)?,
     }
     Ok(enc.finish())
 }
@@ -53,6 +54,7 @@ pub(crate) fn read_modeled(
     let end = out.len() + raw_len;
     match AnyModel::new(config, &vocab)? {
         AnyModel::Baseline(mut m) => decode_tokens(&mut m, &mut dec, &vocab, n_tokens, end, out)?,
+        AnyModel::Mix(mut m) => decode_tokens(m.as_mut(), &mut dec, &vocab, n_tokens, end, out)?,
     }
     if dec.overran() {
         return Err(corrupt("coded tokens run past the end of the block"));
@@ -67,6 +69,7 @@ pub(crate) fn read_modeled(
 /// are monomorphic.
 enum AnyModel {
     Baseline(model::baseline::BaselineModel),
+    Mix(Box<model::mix::MixModel>),
 }
 
 impl AnyModel {
@@ -74,6 +77,9 @@ impl AnyModel {
         Ok(match config.kind {
             model::ModelKind::Baseline => {
                 AnyModel::Baseline(model::baseline::BaselineModel::new(&config.params, vocab)?)
+            }
+            model::ModelKind::Mix => {
+                AnyModel::Mix(Box::new(model::mix::MixModel::new(&config.params, vocab)?))
             }
         })
     }
