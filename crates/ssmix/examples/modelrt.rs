@@ -13,9 +13,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let path = args.next().ok_or("usage: modelrt FILE [LEVEL]")?;
     let level: u8 = args.next().map(|l| l.parse()).transpose()?.unwrap_or(5);
-    let kind: u8 = std::env::var("SSMIX_KIND").ok().map(|k| k.parse()).transpose()?.unwrap_or(3);
+    let kind: u8 = std::env::var("SSMIX_KIND")
+        .ok()
+        .map(|k| k.parse())
+        .transpose()?
+        .unwrap_or(3);
     let params: Vec<u32> = match std::env::var("SSMIX_PARAMS") {
-        Ok(s) => s.split(',').map(|v| v.trim().parse()).collect::<Result<_, _>>()?,
+        Ok(s) => s
+            .split(',')
+            .map(|v| v.trim().parse())
+            .collect::<Result<_, _>>()?,
         Err(_) => internals::level_params(kind, level)?,
     };
     let data = std::fs::read(&path)?;

@@ -102,7 +102,9 @@ pub fn block_decode(payload: &[u8], raw_len: usize, kind: u8, params: &[u32]) ->
 /// The default parameters of model family `kind` at `level` (1..=9).
 pub fn level_params(kind: u8, level: u8) -> Result<Vec<u32>> {
     Ok(match crate::model::ModelKind::from_u8(kind)? {
-        crate::model::ModelKind::Baseline => crate::model::baseline::BaselineParams::for_level(level).to_list(),
+        crate::model::ModelKind::Baseline => {
+            crate::model::baseline::BaselineParams::for_level(level).to_list()
+        }
         crate::model::ModelKind::Mix => crate::model::mix::MixParams::for_level(level).to_list(),
     })
 }

@@ -57,6 +57,19 @@ impl ModelConfig {
     }
 }
 
+impl ModelConfig {
+    /// The vocabulary budget the encoder uses for a block of `len` bytes. Not part of
+    /// the format (the vocabulary is stored in each block); the mixing model codes a
+    /// token bit by bit and does better with smaller vocabularies.
+    pub(crate) fn vocab_budget(&self, len: usize) -> usize {
+        let budget = crate::tokenizer::vocab_budget(len);
+        match self.kind {
+            ModelKind::Baseline => budget,
+            ModelKind::Mix => budget.min(mix::VOCAB_BUDGET),
+        }
+    }
+}
+
 /// The most parameters any model family may store.
 pub(crate) const MAX_PARAMS: usize = 64;
 

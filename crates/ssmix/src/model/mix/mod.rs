@@ -31,11 +31,16 @@ use crate::tokenizer::{MAX_VOCAB, Token, Vocab};
 use tables::{Apm, Counter, Logistic, Mixer, PBITS, States, recip_table};
 
 /// The most context orders a model may use.
-pub(crate) const MAX_ORDERS: usize = 6;
-/// Orders are numbers of tokens, 1..=MAX_ORDER_LEN.
+pub(crate) const MAX_ORDERS: usize = 8;
+/// Token orders are numbers of tokens, 1..=MAX_ORDER_LEN; byte orders numbers of
+/// bytes, 1..=MAX_ORDER_LEN.
 const MAX_ORDER_LEN: u32 = 8;
 /// Inputs of the mixer: the orders, order 0, the match model and a bias.
 const MAX_INPUTS: usize = MAX_ORDERS + 3;
+/// The encoder's vocabulary budget for this model (see `ModelConfig::vocab_budget`):
+/// on enwik8_1M (level 5), 512 tokens code 1.850 bits per byte, 1024 1.859, 2048 1.887
+/// and the default ~8K 1.958.
+pub(crate) const VOCAB_BUDGET: usize = 512;
 /// Token ids have at most 16 bits.
 const MAX_BITS: usize = 16;
 /// Decisions per bucket lookup (a bucket holds the 15 nodes of a 4-level subtree).
@@ -46,8 +51,9 @@ const MAX_LEN: u32 = 15;
 /// The model's settings, stored in the frame header as an ordered list of integers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct MixParams {
-    /// Bit `k` set: use the context of the last `k` tokens (k in 1..=8, at most
-    /// `MAX_ORDERS` bits).
+    /// Bit `k` set (k in 1..=8): use the context of the last `k` tokens; bit `8 + k`
+    /// set: the context of the last `k` bytes of text; bit 17: the current word (the
+    /// letters since the last non-letter). At most `MAX_ORDERS` bits.
     pub(crate) orders: u32,
     /// The hashed context table has 2^table_log buckets of 16 bytes.
     pub(crate) table_log: u32,
@@ -71,26 +77,40 @@ const HIST_LOG: std::ops::RangeInclusive<u32> = 12..=28;
 const APM_LOG: std::ops::RangeInclusive<u32> = 8..=24;
 
 impl MixParams {
-    /// The default settings for a level in `1..=9`.
+    /// The default settings for a level in `1..=9` (no level selects this model yet:
+    /// `internals::level_params` reaches them).
+    #[cfg_attr(not(any(test, feature = "internals")), allow(dead_code))]
     pub(crate) fn for_level(level: u8) -> Self {
         let l = usize::from(level.clamp(1, 9)) - 1;
+        // Bits 1..=8: token orders; 8 + k: the last k bytes; 17: the current word.
+        const fn ctx(tokens: u32, bytes: u32) -> u32 {
+            tokens << 1 | bytes << 9 | 1 << 17
+        }
         let orders = [
-            0b1_0110, 0b1_0110, 0b101_0110, 0b101_0110, 0b101_1110, 0b101_1110, 0b101_1110,
-            0b1101_1110, 0b1101_1110,
+            ctx(0b11, 0b10),
+            ctx(0b11, 0b10),
+            ctx(0b111, 0b11),
+            ctx(0b111, 0b11),
+            ctx(0b1111, 0b111),
+            ctx(0b1111, 0b111),
+            ctx(0b10_1111, 0b11),
+            ctx(0b10_1111, 0b11),
+            ctx(0b10_1111, 0b11),
         ][l];
         MixParams {
             orders,
-            table_log: [18, 18, 19, 19, 20, 20, 21, 22, 22][l],
+            table_log: [19, 19, 20, 20, 22, 22, 22, 23, 23][l],
             match_log: [18, 18, 19, 19, 20, 20, 20, 22, 22][l],
             hist_log: 22,
             match_min: 3,
-            lr: 96,
+            lr: 8,
             limit: 255,
             apm_log: 16,
         }
     }
 
     /// The list stored in the frame header.
+    #[cfg_attr(not(any(test, feature = "internals")), allow(dead_code))]
     pub(crate) fn to_list(self) -> Vec<u32> {
         vec![
             self.orders,
@@ -129,7 +149,7 @@ impl MixParams {
             limit,
             apm_log,
         };
-        let ok = orders & !(((1 << MAX_ORDER_LEN) - 1) << 1) == 0
+        let ok = orders & !(((1 << (2 * MAX_ORDER_LEN + 1)) - 1) << 1) == 0
             && orders.count_ones() as usize <= MAX_ORDERS
             && TABLE_LOG.contains(&table_log)
             && (match_log == 0 || MATCH_LOG.contains(&match_log))
@@ -159,7 +179,7 @@ impl MixParams {
         let counters = (n_orders * 256 + nodes + 2 * (u64::from(MAX_LEN) + 1)) * 4;
         let mixer = (MAX_INPUTS * MIXER_CONTEXTS * 4) as u64;
         let apms = (nodes + (1u64 << self.apm_log)) * 33 * 2;
-        let tables = 4096 * 2 * 2 + 256 * 3 + 1024 * 4;
+        let tables = 4096 * 2 * 2 + 256 * 3 + 1024 * 4 + vocab as u64 * 9;
         table + matcher + counters + mixer + apms + tables + std::mem::size_of::<MixModel>() as u64
     }
 }
@@ -169,8 +189,8 @@ fn bits_for(vocab: usize) -> u32 {
     (usize::BITS - vocab.saturating_sub(1).leading_zeros()).max(1)
 }
 
-/// Mixer weight sets: tree depth (16) × match state (4).
-const MIXER_CONTEXTS: usize = MAX_BITS * 4;
+/// Mixer weight sets: tree node for the first 7 levels, else depth; × match state (4).
+const MIXER_CONTEXTS: usize = (128 + MAX_BITS) * 4;
 
 /// The match model: token history, hash of the last `match_min` tokens → position.
 struct Matcher {
@@ -229,7 +249,8 @@ impl Matcher {
         }
         let mut h = 0u64;
         for i in 1..=self.min {
-            h = (h ^ u64::from(self.hist[(self.pos - i) & m]) ^ 0x100).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            h = (h ^ u64::from(self.hist[(self.pos - i) & m]) ^ 0x100)
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15);
         }
         let slot = (h >> self.table_shift) as usize;
         if self.len == 0 {
@@ -261,8 +282,15 @@ pub(crate) struct MixModel {
     lg: Logistic,
     states: States,
     recip: Vec<u32>,
-    /// Orders in use (numbers of tokens).
+    /// Orders in use: `k` for the last `k` tokens, `8 + k` for the last `k` bytes.
     orders: Vec<u32>,
+    /// Per token: its last (up to) 8 bytes, and its length.
+    tails: Vec<u64>,
+    lens: Vec<u8>,
+    /// The last 8 bytes of text, most recent in the low byte.
+    text: u64,
+    /// Hash of the letters of the current word (0 after a non-letter).
+    word: u64,
     /// Hashed buckets: `[check, 15 states]`.
     table: Vec<u8>,
     table_shift: u32,
@@ -285,17 +313,38 @@ pub(crate) struct MixModel {
 impl MixModel {
     /// A fresh model for `vocab`, with `params` as read from the frame header.
     pub(crate) fn new(params: &[u32], vocab: &Vocab) -> Result<Self> {
-        Self::with_vocab_size(params, vocab.len())
+        let mut tails = Vec::with_capacity(vocab.len());
+        let mut lens = Vec::with_capacity(vocab.len());
+        for t in 0..vocab.len() as Token {
+            let b = vocab.token_bytes(t);
+            tails.push(
+                b[b.len().saturating_sub(8)..]
+                    .iter()
+                    .fold(0u64, |a, &x| a << 8 | u64::from(x)),
+            );
+            lens.push(b.len().min(8) as u8);
+        }
+        Self::with_tails(params, tails, lens)
     }
 
+    /// A model for `vocab` tokens where token `t` stands for the two bytes of `t`.
+    #[cfg(test)]
     pub(crate) fn with_vocab_size(params: &[u32], vocab: usize) -> Result<Self> {
+        let v = vocab.min(MAX_VOCAB + 1);
+        Self::with_tails(params, (0..v as u64).collect(), vec![2; v])
+    }
+
+    fn with_tails(params: &[u32], tails: Vec<u64>, lens: Vec<u8>) -> Result<Self> {
         let p = MixParams::from_list(params)?;
+        let vocab = tails.len();
         if vocab == 0 || vocab > MAX_VOCAB {
             return Err(corrupt("vocabulary size out of range for the mixing model"));
         }
         let nbits = bits_for(vocab);
         let lg = Logistic::new();
-        let orders: Vec<u32> = (1..=MAX_ORDER_LEN).filter(|k| p.orders >> k & 1 == 1).collect();
+        let orders: Vec<u32> = (1..=2 * MAX_ORDER_LEN + 1)
+            .filter(|k| p.orders >> k & 1 == 1)
+            .collect();
         let apm1 = Apm::new(1 << nbits, 7, &lg);
         let apm2 = Apm::new(1 << p.apm_log, 7, &lg);
         Ok(MixModel {
@@ -305,6 +354,10 @@ impl MixModel {
             recip: recip_table(),
             state_counters: vec![[Counter::HALF; 256]; orders.len()],
             orders,
+            tails,
+            lens,
+            text: 0,
+            word: 0,
             table: vec![0; 16 << p.table_log],
             table_shift: 64 - p.table_log,
             order0: vec![Counter::HALF; 1 << nbits],
@@ -332,6 +385,23 @@ impl MixModel {
                 self.ctx_hash[j] = (g ^ ((k as u64 + 1) << 58)).wrapping_mul(0xD6E8_FEB8_6659_FD93);
                 j += 1;
             }
+        }
+        for &o in &self.orders[j..] {
+            let k = o - MAX_ORDER_LEN;
+            if k > MAX_ORDER_LEN {
+                let g = (self.word ^ (u64::from(o) << 58)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                self.ctx_hash[j] = (g ^ (g >> 29)).wrapping_mul(0xD6E8_FEB8_6659_FD93);
+                j += 1;
+                continue;
+            }
+            let bytes = if k == 8 {
+                self.text
+            } else {
+                self.text & ((1 << (8 * k)) - 1)
+            };
+            let g = (bytes ^ (u64::from(o) << 58)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            self.ctx_hash[j] = (g ^ (g >> 29)).wrapping_mul(0xD6E8_FEB8_6659_FD93);
+            j += 1;
         }
     }
 
@@ -387,7 +457,7 @@ impl TokenModel for MixModel {
         for depth in 0..self.nbits {
             let rem = self.nbits - 1 - depth;
             let node = (1 << depth) | value;
-            if depth as usize % GROUP == 0 {
+            if (depth as usize).is_multiple_of(GROUP) {
                 self.find_buckets(node);
                 local = 1;
             }
@@ -419,11 +489,17 @@ impl TokenModel for MixModel {
             };
             inputs[n_orders + 2] = 256;
             let n_in = n_orders + 3;
-            let mctx = depth as usize * 4 + if match_ok { match_state } else { 0 };
+            let place = if depth < 7 {
+                node as usize
+            } else {
+                128 + depth as usize
+            };
+            let mctx = place * 4 + if match_ok { match_state } else { 0 };
             let st = self.mixer.mix(&inputs[..n_in], mctx, &self.lg);
             let p_mix = self.lg.squash(st);
             let a1 = self.apm1.refine(st, o0);
-            let actx = ((u64::from(prev) << 16 | u64::from(node)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            let actx = ((u64::from(prev) << 16 | u64::from(node))
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15)
                 >> 40) as usize
                 & self.apm_mask;
             let a2 = self.apm2.refine(st, actx);
@@ -433,8 +509,7 @@ impl TokenModel for MixModel {
 
             // Learn.
             let limit = self.p.limit;
-            for i in 0..n_orders {
-                let s = slot_state[i];
+            for (i, &s) in slot_state[..n_orders].iter().enumerate() {
                 self.state_counters[i][usize::from(s)].update(bit, limit, &self.recip);
                 self.table[self.bucket[i] + local] = self.states.next(s, bit);
             }
@@ -453,6 +528,21 @@ impl TokenModel for MixModel {
         debug_assert!(t < self.vocab);
         self.history.copy_within(0..MAX_ORDER_LEN as usize - 1, 1);
         self.history[0] = t;
+        let len = u32::from(self.lens[t as usize]);
+        let tail = self.tails[t as usize];
+        self.text = if len >= 8 {
+            tail
+        } else {
+            self.text << (8 * len) | tail
+        };
+        for i in (0..len).rev() {
+            let b = (tail >> (8 * i)) as u8;
+            self.word = if b.is_ascii_alphabetic() {
+                (self.word ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(0x100_0000_01B3)
+            } else {
+                0
+            };
+        }
         self.hash_contexts();
         self.matcher.update(t);
         Ok(t)
@@ -504,11 +594,16 @@ mod tests {
         round_trip(&params, 2, &[1, 0, 1, 1, 0]);
         round_trip(&params, 256, &(0..256).collect::<Vec<_>>());
         round_trip(&params, 300, &[]);
-        let all: Vec<u32> = (0..MAX_VOCAB as u32).rev().chain([65_535, 0, 65_535]).collect();
+        let all: Vec<u32> = (0..MAX_VOCAB as u32)
+            .rev()
+            .chain([65_535, 0, 65_535])
+            .collect();
         round_trip(&params, MAX_VOCAB, &all);
         let mut s = 7;
         for v in [3usize, 257, 1000, 8191, 8193] {
-            let toks: Vec<u32> = (0..5000).map(|_| (splitmix(&mut s) % v as u64) as u32).collect();
+            let toks: Vec<u32> = (0..5000)
+                .map(|_| (splitmix(&mut s) % v as u64) as u32)
+                .collect();
             round_trip(&params, v, &toks);
         }
     }
@@ -526,7 +621,9 @@ mod tests {
         let bits = a.len() as f64 * 8.0 / tokens.len() as f64;
         assert!(bits < 1.0, "{bits} bits/token");
         // Random tokens stay near their entropy.
-        let rnd: Vec<u32> = (0..20_000).map(|_| (splitmix(&mut s) % 4096) as u32).collect();
+        let rnd: Vec<u32> = (0..20_000)
+            .map(|_| (splitmix(&mut s) % 4096) as u32)
+            .collect();
         let r = round_trip(&params, 4096, &rnd);
         let bits = r.len() as f64 * 8.0 / rnd.len() as f64;
         assert!(bits < 12.3, "{bits} bits/token on random");
@@ -544,14 +641,17 @@ mod tests {
                 let mut p = good.clone();
                 p[i] = bad;
                 let r = MixParams::from_list(&p);
-                assert!(matches!(r, Err(crate::Error::Corrupt(_))), "param {i} = {bad}");
+                assert!(
+                    matches!(r, Err(crate::Error::Corrupt(_))),
+                    "param {i} = {bad}"
+                );
             }
         }
         // Order bit 0 and more than MAX_ORDERS orders are invalid.
         let mut p = MixParams::for_level(5);
         p.orders = 1;
         assert!(MixParams::from_list(&p.to_list()).is_err());
-        p.orders = 0b1_1111_1110;
+        p.orders = 0b11_1111_1110;
         assert!(MixParams::from_list(&p.to_list()).is_err());
         for level in 1..=9 {
             let p = MixParams::for_level(level);
