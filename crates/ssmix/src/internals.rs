@@ -74,3 +74,37 @@ impl<'a> RangeDecoder<'a> {
         self.0.code_symbol(0, &cdf.0)
     }
 }
+
+/// The payload of one modeled block (vocabulary, token count, coded tokens) made with
+/// the model family `kind` (as in the frame header) and its `params`; for measuring
+/// models that no level selects yet.
+pub fn block_payload(data: &[u8], kind: u8, params: &[u32]) -> Result<Vec<u8>> {
+    let config = crate::model::ModelConfig {
+        kind: crate::model::ModelKind::from_u8(kind)?,
+        params: params.to_vec(),
+    };
+    config.validate()?;
+    crate::container::block::model_block(data, &config)
+}
+
+/// Decodes a payload made by [`block_payload`] for content of `raw_len` bytes.
+pub fn block_decode(payload: &[u8], raw_len: usize, kind: u8, params: &[u32]) -> Result<Vec<u8>> {
+    let config = crate::model::ModelConfig {
+        kind: crate::model::ModelKind::from_u8(kind)?,
+        params: params.to_vec(),
+    };
+    config.validate()?;
+    let mut out = Vec::with_capacity(raw_len);
+    crate::container::block::read_modeled(payload, raw_len, &config, &mut out)?;
+    Ok(out)
+}
+
+/// The default parameters of model family `kind` at `level` (1..=9).
+pub fn level_params(kind: u8, level: u8) -> Result<Vec<u32>> {
+    Ok(match crate::model::ModelKind::from_u8(kind)? {
+        crate::model::ModelKind::Baseline => {
+            crate::model::baseline::BaselineParams::for_level(level).to_list()
+        }
+        crate::model::ModelKind::Mix => crate::model::mix::MixParams::for_level(level).to_list(),
+    })
+}

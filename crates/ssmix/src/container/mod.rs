@@ -1,6 +1,6 @@
 //! Frames and blocks: the streaming [`Encoder`] and [`Decoder`] (format: `docs/FORMAT.md`).
 
-mod block;
+pub(crate) mod block;
 pub(crate) mod format;
 
 use std::io::{self, Read, Write};

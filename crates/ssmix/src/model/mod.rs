@@ -22,12 +22,15 @@ pub(crate) trait TokenModel {
 pub(crate) enum ModelKind {
     /// PPM over tokens with SEE escapes (see `baseline`, FORMAT.md §7.1).
     Baseline = 1,
+    /// Binary decomposition of tokens with logistic mixing (see `mix`).
+    Mix = 3,
 }
 
 impl ModelKind {
     pub(crate) fn from_u8(v: u8) -> Result<Self> {
         match v {
             1 => Ok(ModelKind::Baseline),
+            3 => Ok(ModelKind::Mix),
             _ => Err(Error::Corrupt("unknown model kind")),
         }
     }
@@ -49,6 +52,20 @@ impl ModelConfig {
     pub(crate) fn validate(&self) -> Result<()> {
         match self.kind {
             ModelKind::Baseline => baseline::BaselineParams::from_list(&self.params).map(|_| ()),
+            ModelKind::Mix => mix::MixParams::from_list(&self.params).map(|_| ()),
+        }
+    }
+}
+
+impl ModelConfig {
+    /// The vocabulary budget the encoder uses for a block of `len` bytes. Not part of
+    /// the format (the vocabulary is stored in each block); the mixing model codes a
+    /// token bit by bit and does better with smaller vocabularies.
+    pub(crate) fn vocab_budget(&self, len: usize) -> usize {
+        let budget = crate::tokenizer::vocab_budget(len);
+        match self.kind {
+            ModelKind::Baseline => budget,
+            ModelKind::Mix => budget.min(mix::VOCAB_BUDGET),
         }
     }
 }
@@ -57,6 +74,7 @@ impl ModelConfig {
 pub(crate) const MAX_PARAMS: usize = 64;
 
 pub(crate) mod baseline;
+pub(crate) mod mix;
 pub(crate) mod ssm;
 
 /// The model configuration for a level and preset.
@@ -73,6 +91,8 @@ pub(crate) fn memory_estimate(config: &ModelConfig, _block_size: usize) -> u64 {
     match config.kind {
         // Invalid parameters allocate nothing: `BaselineModel::new` rejects them.
         ModelKind::Baseline => baseline::BaselineParams::from_list(&config.params)
+            .map_or(0, |p| p.memory(crate::tokenizer::MAX_VOCAB)),
+        ModelKind::Mix => mix::MixParams::from_list(&config.params)
             .map_or(0, |p| p.memory(crate::tokenizer::MAX_VOCAB)),
     }
 }

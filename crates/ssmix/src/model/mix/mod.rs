@@ -1,0 +1,697 @@
+//! The mixing model: each token is coded as a path of binary decisions, and every
+//! decision is predicted by several models whose predictions are mixed, in the style of
+//! lpaq/paq.
+//!
+//! * **Tree.** A token id is coded as its `nbits = ceil(log2 V)` bits, most significant
+//!   first (a balanced binary tree over the ids; ids past `V - 1` are never reachable,
+//!   so a decision whose 1-branch holds only such ids is not coded). Learned tokens are
+//!   numbered in byte order, so the first decisions separate tokens by their leading
+//!   bytes.
+//! * **Context models.** For each order `k` of the `orders` mask (the last `k` tokens),
+//!   a hashed table of 16-byte buckets holds bit-history states: every 4 decisions a
+//!   bucket is looked up for (context, tree node) and its 15 slots hold the states of the
+//!   next 4 levels of the subtree. A state maps to a probability through an adaptive
+//!   counter per order.
+//! * **Order 0**: an adaptive counter per tree node.
+//! * **Match model**: the last `match_min` tokens are hashed to the position after their
+//!   last occurrence; while the following tokens keep agreeing, the token that followed
+//!   is predicted, bit by bit, with a confidence learned per match length.
+//! * **Mixer**: logistic mixing of the stretched predictions with weights chosen by the
+//!   tree depth and the match state, then two APM stages (tree node; previous token and
+//!   node).
+//!
+//! All arithmetic is integer (the logistic table is built once from `detmath::exp`).
+
+mod tables;
+
+use super::TokenModel;
+use crate::coder::EntropyCoder;
+use crate::error::{Result, corrupt};
+use crate::tokenizer::{MAX_VOCAB, Token, Vocab};
+use tables::{Apm, Counter, Logistic, Mixer, PBITS, States, recip_table};
+
+/// The most context orders a model may use.
+pub(crate) const MAX_ORDERS: usize = 8;
+/// Token orders are numbers of tokens, 1..=MAX_ORDER_LEN; byte orders numbers of
+/// bytes, 1..=MAX_ORDER_LEN.
+const MAX_ORDER_LEN: u32 = 8;
+/// Inputs of the mixer: the orders, order 0, the match model and a bias.
+const MAX_INPUTS: usize = MAX_ORDERS + 3;
+/// The encoder's vocabulary budget for this model (see `ModelConfig::vocab_budget`):
+/// on enwik8_1M (level 5), 512 tokens code 1.850 bits per byte, 1024 1.859, 2048 1.887
+/// and the default ~8K 1.958.
+pub(crate) const VOCAB_BUDGET: usize = 512;
+/// Token ids have at most 16 bits.
+const MAX_BITS: usize = 16;
+/// Decisions per bucket lookup (a bucket holds the 15 nodes of a 4-level subtree).
+const GROUP: usize = 4;
+/// Longest match length that the match model tells apart.
+const MAX_LEN: u32 = 15;
+
+/// The model's settings, stored in the frame header as an ordered list of integers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct MixParams {
+    /// Bit `k` set (k in 1..=8): use the context of the last `k` tokens; bit `8 + k`
+    /// set: the context of the last `k` bytes of text; bit 17: the current word (the
+    /// letters since the last non-letter). At most `MAX_ORDERS` bits.
+    pub(crate) orders: u32,
+    /// The hashed context table has 2^table_log buckets of 16 bytes.
+    pub(crate) table_log: u32,
+    /// The match model's hash table has 2^match_log entries; 0 disables the match model.
+    pub(crate) match_log: u32,
+    /// The match model remembers the last 2^hist_log tokens.
+    pub(crate) hist_log: u32,
+    /// Tokens hashed to find a match.
+    pub(crate) match_min: u32,
+    /// Mixer learning rate.
+    pub(crate) lr: u32,
+    /// Count limit of the adaptive counters (higher: slower, steadier).
+    pub(crate) limit: u32,
+    /// The second APM stage has 2^apm_log contexts.
+    pub(crate) apm_log: u32,
+}
+
+const TABLE_LOG: std::ops::RangeInclusive<u32> = 8..=26;
+const MATCH_LOG: std::ops::RangeInclusive<u32> = 8..=26;
+const HIST_LOG: std::ops::RangeInclusive<u32> = 12..=28;
+const APM_LOG: std::ops::RangeInclusive<u32> = 8..=24;
+
+impl MixParams {
+    /// The default settings for a level in `1..=9` (no level selects this model yet:
+    /// `internals::level_params` reaches them).
+    #[cfg_attr(not(any(test, feature = "internals")), allow(dead_code))]
+    pub(crate) fn for_level(level: u8) -> Self {
+        let l = usize::from(level.clamp(1, 9)) - 1;
+        // Bits 1..=8: token orders; 8 + k: the last k bytes; 17: the current word.
+        const fn ctx(tokens: u32, bytes: u32) -> u32 {
+            tokens << 1 | bytes << 9 | 1 << 17
+        }
+        let orders = [
+            ctx(0b11, 0b10),
+            ctx(0b11, 0b10),
+            ctx(0b111, 0b11),
+            ctx(0b111, 0b11),
+            ctx(0b1111, 0b111),
+            ctx(0b1111, 0b111),
+            ctx(0b10_1111, 0b11),
+            ctx(0b10_1111, 0b11),
+            ctx(0b10_1111, 0b11),
+        ][l];
+        MixParams {
+            orders,
+            table_log: [19, 19, 20, 20, 22, 22, 22, 23, 23][l],
+            match_log: [18, 18, 19, 19, 20, 20, 20, 22, 22][l],
+            hist_log: 22,
+            match_min: 3,
+            lr: 8,
+            limit: 255,
+            apm_log: 16,
+        }
+    }
+
+    /// The list stored in the frame header.
+    #[cfg_attr(not(any(test, feature = "internals")), allow(dead_code))]
+    pub(crate) fn to_list(self) -> Vec<u32> {
+        vec![
+            self.orders,
+            self.table_log,
+            self.match_log,
+            self.hist_log,
+            self.match_min,
+            self.lr,
+            self.limit,
+            self.apm_log,
+        ]
+    }
+
+    /// Parses and validates a list read from a frame header.
+    pub(crate) fn from_list(list: &[u32]) -> Result<Self> {
+        let &[
+            orders,
+            table_log,
+            match_log,
+            hist_log,
+            match_min,
+            lr,
+            limit,
+            apm_log,
+        ] = list
+        else {
+            return Err(corrupt("mixing model needs exactly 8 parameters"));
+        };
+        let p = MixParams {
+            orders,
+            table_log,
+            match_log,
+            hist_log,
+            match_min,
+            lr,
+            limit,
+            apm_log,
+        };
+        let ok = orders & !(((1 << (2 * MAX_ORDER_LEN + 1)) - 1) << 1) == 0
+            && orders.count_ones() as usize <= MAX_ORDERS
+            && TABLE_LOG.contains(&table_log)
+            && (match_log == 0 || MATCH_LOG.contains(&match_log))
+            && HIST_LOG.contains(&hist_log)
+            && (1..=MAX_ORDER_LEN).contains(&match_min)
+            && (1..=1024).contains(&lr)
+            && (1..=1023).contains(&limit)
+            && APM_LOG.contains(&apm_log);
+        if ok {
+            Ok(p)
+        } else {
+            Err(corrupt("mixing model parameter out of range"))
+        }
+    }
+
+    /// Upper bound on the bytes a model with these settings allocates for a vocabulary
+    /// of `vocab` tokens.
+    pub(crate) fn memory(self, vocab: usize) -> u64 {
+        let nodes = 1u64 << bits_for(vocab);
+        let n_orders = u64::from(self.orders.count_ones());
+        let table = 16u64 << self.table_log;
+        let matcher = if self.match_log > 0 {
+            (4u64 << self.match_log) + (2u64 << self.hist_log)
+        } else {
+            0
+        };
+        let counters = (n_orders * 256 + nodes + 2 * (u64::from(MAX_LEN) + 1)) * 4;
+        let mixer = (MAX_INPUTS * MIXER_CONTEXTS * 4) as u64;
+        let apms = (nodes + (1u64 << self.apm_log)) * 33 * 2;
+        let tables = 4096 * 2 * 2 + 256 * 3 + 1024 * 4 + vocab as u64 * 9;
+        table + matcher + counters + mixer + apms + tables + std::mem::size_of::<MixModel>() as u64
+    }
+}
+
+/// Bits of a token id for a vocabulary of `vocab` tokens (at least 1).
+fn bits_for(vocab: usize) -> u32 {
+    (usize::BITS - vocab.saturating_sub(1).leading_zeros()).max(1)
+}
+
+/// Mixer weight sets: tree node for the first 7 levels, else depth; × match state (4).
+const MIXER_CONTEXTS: usize = (128 + MAX_BITS) * 4;
+
+/// The match model: token history, hash of the last `match_min` tokens → position.
+struct Matcher {
+    hist: Vec<u16>,
+    hist_mask: usize,
+    table: Vec<u32>,
+    table_shift: u32,
+    min: usize,
+    /// Tokens seen.
+    pos: usize,
+    /// Position in `hist` of the predicted token, valid when `len > 0`.
+    ptr: usize,
+    len: u32,
+    /// Counters by (length, expected bit).
+    counters: Vec<Counter>,
+}
+
+impl Matcher {
+    fn new(p: &MixParams) -> Self {
+        let on = p.match_log > 0;
+        Matcher {
+            hist: vec![0; if on { 1 << p.hist_log } else { 0 }],
+            hist_mask: (1usize << p.hist_log) - 1,
+            table: vec![0; if on { 1 << p.match_log } else { 0 }],
+            table_shift: 64 - p.match_log.max(1),
+            min: p.match_min as usize,
+            pos: 0,
+            ptr: 0,
+            len: 0,
+            counters: vec![Counter::HALF; 2 * (MAX_LEN as usize + 1)],
+        }
+    }
+
+    /// The token the match predicts, if any.
+    #[inline]
+    fn expected(&self) -> Option<u32> {
+        (self.len > 0).then(|| u32::from(self.hist[self.ptr & self.hist_mask]))
+    }
+
+    /// Learns `t`, the token just coded, and looks for the next match.
+    fn update(&mut self, t: Token) {
+        if self.table.is_empty() {
+            return;
+        }
+        let m = self.hist_mask;
+        self.hist[self.pos & m] = t as u16;
+        self.pos += 1;
+        if self.len > 0 && u32::from(self.hist[self.ptr & m]) == t {
+            self.len = (self.len + 1).min(MAX_LEN);
+            self.ptr += 1;
+        } else {
+            self.len = 0;
+        }
+        if self.pos < self.min {
+            return;
+        }
+        let mut h = 0u64;
+        for i in 1..=self.min {
+            h = (h ^ u64::from(self.hist[(self.pos - i) & m]) ^ 0x100)
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+        let slot = (h >> self.table_shift) as usize;
+        if self.len == 0 {
+            let cand = self.table[slot] as usize;
+            // A candidate whose context has been overwritten in the ring is useless.
+            if cand > 0 && self.pos - cand + 2 * MAX_LEN as usize <= m {
+                let mut l = 0;
+                while l < MAX_LEN as usize
+                    && l < cand
+                    && self.hist[(cand - 1 - l) & m] == self.hist[(self.pos - 1 - l) & m]
+                {
+                    l += 1;
+                }
+                if l >= self.min {
+                    self.len = l as u32;
+                    self.ptr = cand;
+                }
+            }
+        }
+        self.table[slot] = self.pos as u32;
+    }
+}
+
+/// The mixing model (see the module docs).
+pub(crate) struct MixModel {
+    p: MixParams,
+    vocab: u32,
+    nbits: u32,
+    lg: Logistic,
+    states: States,
+    recip: Vec<u32>,
+    /// Orders in use: `k` for the last `k` tokens, `8 + k` for the last `k` bytes.
+    orders: Vec<u32>,
+    /// Per token: its last (up to) 8 bytes, and its length.
+    tails: Vec<u64>,
+    lens: Vec<u8>,
+    /// The last 8 bytes of text, most recent in the low byte.
+    text: u64,
+    /// Hash of the letters of the current word (0 after a non-letter).
+    word: u64,
+    /// Hashed buckets: `[check, 15 states]`.
+    table: Vec<u8>,
+    table_shift: u32,
+    /// Per order, the counters mapping a state to a probability.
+    state_counters: Vec<[Counter; 256]>,
+    order0: Vec<Counter>,
+    matcher: Matcher,
+    mixer: Mixer,
+    apm1: Apm,
+    apm2: Apm,
+    apm_mask: usize,
+    /// The last tokens, most recent first.
+    history: [u32; MAX_ORDER_LEN as usize],
+    /// Context hashes of the orders for the current token.
+    ctx_hash: [u64; MAX_ORDERS],
+    /// Bucket offsets of the orders for the current group of decisions.
+    bucket: [usize; MAX_ORDERS],
+}
+
+impl MixModel {
+    /// A fresh model for `vocab`, with `params` as read from the frame header.
+    pub(crate) fn new(params: &[u32], vocab: &Vocab) -> Result<Self> {
+        let mut tails = Vec::with_capacity(vocab.len());
+        let mut lens = Vec::with_capacity(vocab.len());
+        for t in 0..vocab.len() as Token {
+            let b = vocab.token_bytes(t);
+            tails.push(
+                b[b.len().saturating_sub(8)..]
+                    .iter()
+                    .fold(0u64, |a, &x| a << 8 | u64::from(x)),
+            );
+            lens.push(b.len().min(8) as u8);
+        }
+        Self::with_tails(params, tails, lens)
+    }
+
+    /// A model for `vocab` tokens where token `t` stands for the two bytes of `t`.
+    #[cfg(test)]
+    pub(crate) fn with_vocab_size(params: &[u32], vocab: usize) -> Result<Self> {
+        let v = vocab.min(MAX_VOCAB + 1);
+        Self::with_tails(params, (0..v as u64).collect(), vec![2; v])
+    }
+
+    fn with_tails(params: &[u32], tails: Vec<u64>, lens: Vec<u8>) -> Result<Self> {
+        let p = MixParams::from_list(params)?;
+        let vocab = tails.len();
+        if vocab == 0 || vocab > MAX_VOCAB {
+            return Err(corrupt("vocabulary size out of range for the mixing model"));
+        }
+        let nbits = bits_for(vocab);
+        let lg = Logistic::new();
+        let orders: Vec<u32> = (1..=2 * MAX_ORDER_LEN + 1)
+            .filter(|k| p.orders >> k & 1 == 1)
+            .collect();
+        let apm1 = Apm::new(1 << nbits, 7, &lg);
+        let apm2 = Apm::new(1 << p.apm_log, 7, &lg);
+        Ok(MixModel {
+            vocab: vocab as u32,
+            nbits,
+            states: States::new(),
+            recip: recip_table(),
+            state_counters: vec![[Counter::HALF; 256]; orders.len()],
+            orders,
+            tails,
+            lens,
+            text: 0,
+            word: 0,
+            table: vec![0; 16 << p.table_log],
+            table_shift: 64 - p.table_log,
+            order0: vec![Counter::HALF; 1 << nbits],
+            matcher: Matcher::new(&p),
+            mixer: Mixer::new(MAX_INPUTS, MIXER_CONTEXTS, p.lr),
+            apm1,
+            apm2,
+            apm_mask: (1 << p.apm_log) - 1,
+            lg,
+            history: [0; MAX_ORDER_LEN as usize],
+            ctx_hash: [0; MAX_ORDERS],
+            bucket: [0; MAX_ORDERS],
+            p,
+        })
+    }
+
+    /// Hashes the contexts of every order from the history.
+    fn hash_contexts(&mut self) {
+        let mut g = 0u64;
+        let mut j = 0;
+        for (k, &t) in self.history.iter().enumerate() {
+            g = (g ^ u64::from(t + 1)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            g ^= g >> 29;
+            if j < self.orders.len() && self.orders[j] == k as u32 + 1 {
+                self.ctx_hash[j] = (g ^ ((k as u64 + 1) << 58)).wrapping_mul(0xD6E8_FEB8_6659_FD93);
+                j += 1;
+            }
+        }
+        for &o in &self.orders[j..] {
+            let k = o - MAX_ORDER_LEN;
+            if k > MAX_ORDER_LEN {
+                let g = (self.word ^ (u64::from(o) << 58)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                self.ctx_hash[j] = (g ^ (g >> 29)).wrapping_mul(0xD6E8_FEB8_6659_FD93);
+                j += 1;
+                continue;
+            }
+            let bytes = if k == 8 {
+                self.text
+            } else {
+                self.text & ((1 << (8 * k)) - 1)
+            };
+            let g = (bytes ^ (u64::from(o) << 58)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            self.ctx_hash[j] = (g ^ (g >> 29)).wrapping_mul(0xD6E8_FEB8_6659_FD93);
+            j += 1;
+        }
+    }
+
+    /// Finds (or makes) the bucket of every order for the subtree at `node`.
+    fn find_buckets(&mut self, node: u32) {
+        for i in 0..self.orders.len() {
+            let h = (self.ctx_hash[i] ^ u64::from(node).wrapping_mul(0x2545_F491_4F6C_DD1D))
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let idx = (h >> self.table_shift) as usize;
+            let check = (h >> 8) as u8;
+            let mut found = None;
+            let mut victim = idx;
+            let mut victim_weight = u8::MAX;
+            for probe in 0..3 {
+                let b = idx ^ probe;
+                let base = b * 16;
+                if self.table[base] == check {
+                    found = Some(base);
+                    break;
+                }
+                let w = self.states.weight[usize::from(self.table[base + 1])];
+                if w < victim_weight {
+                    victim_weight = w;
+                    victim = b;
+                }
+            }
+            self.bucket[i] = found.unwrap_or_else(|| {
+                let base = victim * 16;
+                self.table[base..base + 16].fill(0);
+                self.table[base] = check;
+                base
+            });
+        }
+    }
+}
+
+impl TokenModel for MixModel {
+    fn code<C: EntropyCoder>(&mut self, coder: &mut C, token: Token) -> Result<Token> {
+        let n_orders = self.orders.len();
+        let expected = self.matcher.expected();
+        let match_state = match self.matcher.len {
+            0 => 0,
+            1..=4 => 1,
+            5..=8 => 2,
+            _ => 3,
+        };
+        let mut match_ok = expected.is_some();
+        let prev = self.history[0];
+        let mut value = 0u32;
+        let mut local = 1usize;
+        let mut inputs = [0i32; MAX_INPUTS];
+        let mut slot_state = [0u8; MAX_ORDERS];
+        for depth in 0..self.nbits {
+            let rem = self.nbits - 1 - depth;
+            let node = (1 << depth) | value;
+            if (depth as usize).is_multiple_of(GROUP) {
+                self.find_buckets(node);
+                local = 1;
+            }
+            // Ids >= V are unreachable: when the 1-branch holds only those, the bit is 0.
+            if ((value << 1) | 1) << rem >= self.vocab {
+                value <<= 1;
+                local <<= 1;
+                if let Some(e) = expected {
+                    match_ok &= (e >> rem) & 1 == 0;
+                }
+                continue;
+            }
+            for i in 0..n_orders {
+                let s = self.table[self.bucket[i] + local];
+                slot_state[i] = s;
+                inputs[i] = self.lg.stretch(self.state_counters[i][usize::from(s)].p());
+            }
+            let o0 = node as usize;
+            inputs[n_orders] = self.lg.stretch(self.order0[o0].p());
+            let mut match_idx = None;
+            inputs[n_orders + 1] = match expected {
+                Some(e) if match_ok => {
+                    let bit = (e >> rem) & 1;
+                    let i = (self.matcher.len.min(MAX_LEN) as usize) * 2 + bit as usize;
+                    match_idx = Some(i);
+                    self.lg.stretch(self.matcher.counters[i].p())
+                }
+                _ => 0,
+            };
+            inputs[n_orders + 2] = 256;
+            let n_in = n_orders + 3;
+            let place = if depth < 7 {
+                node as usize
+            } else {
+                128 + depth as usize
+            };
+            let mctx = place * 4 + if match_ok { match_state } else { 0 };
+            let st = self.mixer.mix(&inputs[..n_in], mctx, &self.lg);
+            let p_mix = self.lg.squash(st);
+            let a1 = self.apm1.refine(st, o0);
+            let actx = ((u64::from(prev) << 16 | u64::from(node))
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                >> 40) as usize
+                & self.apm_mask;
+            let a2 = self.apm2.refine(st, actx);
+            let p = (2 * p_mix + a1 + a2 + 2) >> 2;
+            let p16 = ((p as u32) << (16 - PBITS)).clamp(32, 65535 - 32);
+            let bit = coder.code_bit((token >> rem) & 1 == 1, p16)?;
+
+            // Learn.
+            let limit = self.p.limit;
+            for (i, &s) in slot_state[..n_orders].iter().enumerate() {
+                self.state_counters[i][usize::from(s)].update(bit, limit, &self.recip);
+                self.table[self.bucket[i] + local] = self.states.next(s, bit);
+            }
+            self.order0[o0].update(bit, limit, &self.recip);
+            if let Some(i) = match_idx {
+                self.matcher.counters[i].update(bit, limit, &self.recip);
+                match_ok = (expected.unwrap_or(0) >> rem) & 1 == u32::from(bit);
+            }
+            self.mixer.update(&inputs[..n_in], bit);
+            self.apm1.update(bit);
+            self.apm2.update(bit);
+            value = (value << 1) | u32::from(bit);
+            local = (local << 1) | usize::from(bit);
+        }
+        let t = value;
+        debug_assert!(t < self.vocab);
+        self.history.copy_within(0..MAX_ORDER_LEN as usize - 1, 1);
+        self.history[0] = t;
+        let len = u32::from(self.lens[t as usize]);
+        let tail = self.tails[t as usize];
+        self.text = if len >= 8 {
+            tail
+        } else {
+            self.text << (8 * len) | tail
+        };
+        for i in (0..len).rev() {
+            let b = (tail >> (8 * i)) as u8;
+            self.word = if b.is_ascii_alphabetic() {
+                (self.word ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(0x100_0000_01B3)
+            } else {
+                0
+            };
+        }
+        self.hash_contexts();
+        self.matcher.update(t);
+        Ok(t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::coder::{RangeDecoder, RangeEncoder};
+
+    fn splitmix(state: &mut u64) -> u64 {
+        *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = *state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn small_params() -> Vec<u32> {
+        let mut p = MixParams::for_level(5);
+        p.table_log = 12;
+        p.match_log = 12;
+        p.hist_log = 14;
+        p.apm_log = 10;
+        p.to_list()
+    }
+
+    fn round_trip(params: &[u32], vocab: usize, tokens: &[u32]) -> Vec<u8> {
+        let mut m = MixModel::with_vocab_size(params, vocab).unwrap();
+        let mut enc = RangeEncoder::new();
+        for &t in tokens {
+            assert_eq!(m.code(&mut enc, t).unwrap(), t);
+        }
+        let bytes = enc.finish();
+        let mut m = MixModel::with_vocab_size(params, vocab).unwrap();
+        let mut dec = RangeDecoder::new(&bytes);
+        for (i, &t) in tokens.iter().enumerate() {
+            assert_eq!(m.code(&mut dec, 0).unwrap(), t, "token {i}");
+        }
+        assert!(!dec.overran());
+        bytes
+    }
+
+    #[test]
+    fn round_trips_small_and_odd_vocabularies() {
+        let params = small_params();
+        round_trip(&params, 1, &[0; 50]);
+        round_trip(&params, 2, &[1, 0, 1, 1, 0]);
+        round_trip(&params, 256, &(0..256).collect::<Vec<_>>());
+        round_trip(&params, 300, &[]);
+        let all: Vec<u32> = (0..MAX_VOCAB as u32)
+            .rev()
+            .chain([65_535, 0, 65_535])
+            .collect();
+        round_trip(&params, MAX_VOCAB, &all);
+        let mut s = 7;
+        for v in [3usize, 257, 1000, 8191, 8193] {
+            let toks: Vec<u32> = (0..5000)
+                .map(|_| (splitmix(&mut s) % v as u64) as u32)
+                .collect();
+            round_trip(&params, v, &toks);
+        }
+    }
+
+    #[test]
+    fn learns_repeats_and_is_deterministic() {
+        let mut s = 3;
+        let phrase: Vec<u32> = (0..500).map(|_| (splitmix(&mut s) % 4000) as u32).collect();
+        let tokens: Vec<u32> = phrase.iter().cycle().take(20_000).copied().collect();
+        let params = MixParams::for_level(5).to_list();
+        let a = round_trip(&params, 4000, &tokens);
+        let b = round_trip(&params, 4000, &tokens);
+        assert_eq!(a, b);
+        // 500 random tokens of 12 bits, then repeats: far below 12 bits per token.
+        let bits = a.len() as f64 * 8.0 / tokens.len() as f64;
+        assert!(bits < 1.0, "{bits} bits/token");
+        // Random tokens stay near their entropy.
+        let rnd: Vec<u32> = (0..20_000)
+            .map(|_| (splitmix(&mut s) % 4096) as u32)
+            .collect();
+        let r = round_trip(&params, 4096, &rnd);
+        let bits = r.len() as f64 * 8.0 / rnd.len() as f64;
+        assert!(bits < 12.3, "{bits} bits/token on random");
+    }
+
+    #[test]
+    fn rejects_bad_parameters() {
+        let good = MixParams::for_level(5).to_list();
+        assert!(MixModel::with_vocab_size(&good, 256).is_ok());
+        assert!(MixModel::with_vocab_size(&good, 0).is_err());
+        assert!(MixModel::with_vocab_size(&good, MAX_VOCAB + 1).is_err());
+        assert!(MixModel::with_vocab_size(&good[..7], 256).is_err());
+        for i in 0..good.len() {
+            for bad in [u32::MAX, 1 << 30] {
+                let mut p = good.clone();
+                p[i] = bad;
+                let r = MixParams::from_list(&p);
+                assert!(
+                    matches!(r, Err(crate::Error::Corrupt(_))),
+                    "param {i} = {bad}"
+                );
+            }
+        }
+        // Order bit 0 and more than MAX_ORDERS orders are invalid.
+        let mut p = MixParams::for_level(5);
+        p.orders = 1;
+        assert!(MixParams::from_list(&p.to_list()).is_err());
+        p.orders = 0b11_1111_1110;
+        assert!(MixParams::from_list(&p.to_list()).is_err());
+        for level in 1..=9 {
+            let p = MixParams::for_level(level);
+            assert_eq!(MixParams::from_list(&p.to_list()).unwrap(), p);
+        }
+    }
+
+    #[test]
+    fn decoding_garbage_never_panics() {
+        let params = small_params();
+        let mut s = 5;
+        for v in [2usize, 256, 16_384] {
+            for _ in 0..10 {
+                let bytes: Vec<u8> = (0..64).map(|_| splitmix(&mut s) as u8).collect();
+                let mut m = MixModel::with_vocab_size(&params, v).unwrap();
+                let mut dec = RangeDecoder::new(&bytes);
+                for _ in 0..2000 {
+                    let t = m.code(&mut dec, 0).unwrap();
+                    assert!((t as usize) < v);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn memory_estimate_covers_allocations() {
+        for level in [1, 5, 9] {
+            let p = MixParams::for_level(level);
+            let m = MixModel::with_vocab_size(&p.to_list(), MAX_VOCAB).unwrap();
+            let used = m.table.capacity()
+                + m.matcher.hist.capacity() * 2
+                + m.matcher.table.capacity() * 4
+                + (m.state_counters.capacity() * 256
+                    + m.order0.capacity()
+                    + m.matcher.counters.capacity())
+                    * 4
+                + MAX_INPUTS * MIXER_CONTEXTS * 4
+                + (1 << bits_for(MAX_VOCAB)) * 33 * 2
+                + (1 << p.apm_log) * 33 * 2;
+            assert!((used as u64) <= p.memory(MAX_VOCAB), "level {level}");
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! Building blocks of the mixing model: the logistic tables, bit-history states,
+//! adaptive probability counters, the logistic mixer and the APM/SSE stage.
+//!
+//! Everything is integer arithmetic on tables built at start-up from deterministic code
+//! (`detmath::exp` for the logistic curve, integer rules for the states), so every build
+//! makes the same predictions.
+
+/// Probabilities in this module are 12-bit: P(1) = p / 4096, p in 1..=4095.
+pub(super) const PBITS: u32 = 12;
+/// Stretched probabilities (logits scaled by 256) lie in -2047..=2047.
+const ST_MAX: i32 = 2047;
+
+/// `squash(x) = 4096 / (1 + e^(-x/256))` and its inverse `stretch`, as tables.
+pub(super) struct Logistic {
+    squash: Vec<u16>,
+    stretch: Vec<i16>,
+}
+
+impl Logistic {
+    pub(super) fn new() -> Self {
+        let mut squash = Vec::with_capacity((2 * ST_MAX + 1) as usize);
+        for x in -ST_MAX..=ST_MAX {
+            let e = crate::detmath::exp(-(x as f32) / 256.0);
+            let v = (4096.0 / (1.0 + e) + 0.5) as i32;
+            squash.push(v.clamp(1, 4095) as u16);
+        }
+        // stretch(p) = the smallest x with squash(x) >= p, so stretch(squash(x)) <= x and
+        // the map is monotone (the table is inverted by a scan, not by a logarithm).
+        let mut stretch = vec![0i16; 1 << PBITS];
+        let mut next = 0usize;
+        for x in -ST_MAX..=ST_MAX {
+            let v = usize::from(squash[(x + ST_MAX) as usize]);
+            while next <= v {
+                stretch[next] = x as i16;
+                next += 1;
+            }
+        }
+        for s in &mut stretch[next..] {
+            *s = ST_MAX as i16;
+        }
+        Logistic { squash, stretch }
+    }
+
+    /// 12-bit probability of the logit `x` (clamped to ±2047).
+    #[inline]
+    pub(super) fn squash(&self, x: i32) -> i32 {
+        i32::from(self.squash[(x.clamp(-ST_MAX, ST_MAX) + ST_MAX) as usize])
+    }
+
+    /// Logit of the 12-bit probability `p` (0..4096).
+    #[inline]
+    pub(super) fn stretch(&self, p: u32) -> i32 {
+        i32::from(self.stretch[(p & 4095) as usize])
+    }
+}
+
+/// Bit-history states: a state is a pair of small counts `(n0, n1)` packed as
+/// `n0 * 16 + n1`, both 0..=15; state 0 means "never seen". Seeing a bit increments its
+/// count and, when the other count is above 2, roughly halves the other one, so the
+/// state favours recent bits in contexts whose statistics change.
+pub(super) struct States {
+    next: Vec<[u8; 2]>,
+    /// Total count of a state, used to choose which bucket to replace.
+    pub(super) weight: Vec<u8>,
+}
+
+impl States {
+    pub(super) fn new() -> Self {
+        let mut next = Vec::with_capacity(256);
+        let mut weight = Vec::with_capacity(256);
+        for s in 0..256u32 {
+            let (n0, n1) = (s >> 4, s & 15);
+            let disc = |n: u32| if n > 2 { n / 2 + 1 } else { n };
+            let on0 = ((n0 + 1).min(15) << 4) | disc(n1);
+            let on1 = (disc(n0) << 4) | (n1 + 1).min(15);
+            next.push([on0 as u8, on1 as u8]);
+            weight.push((n0 + n1) as u8);
+        }
+        States { next, weight }
+    }
+
+    #[inline]
+    pub(super) fn next(&self, s: u8, bit: bool) -> u8 {
+        self.next[usize::from(s)][usize::from(bit)]
+    }
+}
+
+/// Reciprocal table for the adaptive counters: `RECIP[n] = 2^16 / (n + 1.5)`.
+pub(super) fn recip_table() -> Vec<u32> {
+    (0..1024u32).map(|n| (1 << 17) / (2 * n + 3)).collect()
+}
+
+/// An adaptive probability: P(1) in the high 22 bits, a use count in the low 10. The
+/// update rate is 1/(n + 1.5) until the count reaches the limit, so a counter learns fast
+/// at first and then averages.
+#[derive(Clone, Copy)]
+pub(super) struct Counter(u32);
+
+impl Counter {
+    pub(super) const HALF: Counter = Counter(1 << 31);
+
+    /// 12-bit probability.
+    #[inline]
+    pub(super) fn p(self) -> u32 {
+        (self.0 >> 20).clamp(1, 4095)
+    }
+
+    #[inline]
+    pub(super) fn update(&mut self, bit: bool, limit: u32, recip: &[u32]) {
+        let n = self.0 & 1023;
+        let p = i64::from(self.0 >> 10);
+        let target = i64::from(bit) << 22;
+        let delta = ((target - p) * i64::from(recip[n as usize])) >> 16;
+        let p = (p + delta).clamp(0, (1 << 22) - 1) as u32;
+        self.0 = (p << 10) | if n < limit { n + 1 } else { n };
+    }
+}
+
+/// Logistic mixing: `p = squash(Σ w_i · st_i / 2^16)` with one weight vector per
+/// context, trained online to reduce the coding cost.
+pub(super) struct Mixer {
+    weights: Vec<i32>,
+    n: usize,
+    lr: i64,
+    /// Offset of the selected weight vector.
+    sel: usize,
+    pr: i32,
+}
+
+impl Mixer {
+    pub(super) fn new(n: usize, contexts: usize, lr: u32) -> Self {
+        Mixer {
+            weights: vec![(1 << 16) / 4; n * contexts],
+            n,
+            lr: i64::from(lr),
+            sel: 0,
+            pr: 2048,
+        }
+    }
+
+    /// Mixes `inputs` (stretched probabilities) with the weights of `ctx`; returns the
+    /// logit.
+    #[inline]
+    pub(super) fn mix(&mut self, inputs: &[i32], ctx: usize, lg: &Logistic) -> i32 {
+        self.sel = ctx * self.n;
+        let w = &self.weights[self.sel..self.sel + self.n];
+        let mut dot = 0i64;
+        for (&x, &w) in inputs.iter().zip(w) {
+            dot += i64::from(x) * i64::from(w);
+        }
+        let x = (dot >> 16).clamp(-2047, 2047) as i32;
+        self.pr = lg.squash(x);
+        x
+    }
+
+    #[inline]
+    pub(super) fn update(&mut self, inputs: &[i32], bit: bool) {
+        let err = ((i64::from(bit) << PBITS) - i64::from(self.pr)) * self.lr;
+        let w = &mut self.weights[self.sel..self.sel + self.n];
+        for (&x, w) in inputs.iter().zip(w) {
+            let d = (i64::from(x) * err) >> 14;
+            *w = (i64::from(*w) + d).clamp(-(1 << 22), 1 << 22) as i32;
+        }
+    }
+}
+
+/// Adaptive probability map (secondary estimation): refines a probability given a
+/// context, interpolating between 33 bins over the logit.
+pub(super) struct Apm {
+    t: Vec<u16>,
+    idx: usize,
+    rate: u32,
+}
+
+impl Apm {
+    pub(super) fn new(contexts: usize, rate: u32, lg: &Logistic) -> Self {
+        let mut t = Vec::with_capacity(contexts * 33);
+        for _ in 0..contexts {
+            for j in 0..33 {
+                t.push((lg.squash((j - 16) * 128) * 16) as u16);
+            }
+        }
+        Apm { t, idx: 0, rate }
+    }
+
+    /// The refined 12-bit probability of logit `st` in context `ctx`.
+    #[inline]
+    pub(super) fn refine(&mut self, st: i32, ctx: usize) -> i32 {
+        let s = (st.clamp(-2047, 2047) + 2048) as usize;
+        let (lo, w) = (s >> 7, (s & 127) as i32);
+        let base = ctx * 33 + lo;
+        self.idx = base + usize::from(w >= 64);
+        let a = i32::from(self.t[base]);
+        let b = i32::from(self.t[base + 1]);
+        ((a * (128 - w) + b * w) >> 11).clamp(1, 4095)
+    }
+
+    #[inline]
+    pub(super) fn update(&mut self, bit: bool) {
+        let g = i32::from(bit) << 16;
+        let v = i32::from(self.t[self.idx]);
+        let v = v + ((g - v) >> self.rate);
+        self.t[self.idx] = v.clamp(16, 65535 - 16) as u16;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stretch_inverts_squash() {
+        let lg = Logistic::new();
+        assert_eq!(lg.squash(0), 2048);
+        for p in 1..4096u32 {
+            let s = lg.stretch(p);
+            assert!(lg.squash(s) >= p as i32, "p {p}");
+            if p > 1 {
+                assert!(lg.stretch(p - 1) <= s);
+            }
+        }
+        for x in -2047..2047 {
+            assert!(lg.squash(x) <= lg.squash(x + 1));
+        }
+    }
+
+    #[test]
+    fn counters_and_states_learn() {
+        let recip = recip_table();
+        let mut c = Counter::HALF;
+        for _ in 0..50 {
+            c.update(true, 255, &recip);
+        }
+        assert!(c.p() > 4000, "{}", c.p());
+        let st = States::new();
+        let mut s = 0;
+        for _ in 0..20 {
+            s = st.next(s, true);
+        }
+        assert_eq!(s, 15);
+        s = st.next(s, false);
+        assert_eq!(s, (1 << 4) | 8);
+    }
+}
