@@ -59,9 +59,13 @@ impl Default for Level {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Preset {
-    /// ssmix's own model, sized by the [`Level`].
+    /// ssmix's own model, sized by the [`Level`]: token contexts, a match model and
+    /// learned logistic mixing.
     #[default]
     Default,
+    /// The reference baseline: adaptive token frequencies (PPM-style, orders 0–2, up to
+    /// 0–4 at level 9). Fast; the yardstick the learning models are measured against.
+    Baseline,
 }
 
 /// Options for compression and decompression, built with chained setters.

@@ -21,7 +21,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use common::{sha256_hex, testdata, testdata_dir};
-use ssmix::{Level, Options};
+use ssmix::{Level, Options, Preset};
 
 const REGEN_ENV: &str = "SSMIX_REGEN_GOLDEN";
 const REGEN_CMD: &str = "SSMIX_REGEN_GOLDEN=1 cargo test -p ssmix --test golden";
@@ -33,6 +33,7 @@ struct Case {
     level: u8,
     block_size: Option<usize>,
     checksum: bool,
+    preset: Preset,
 }
 
 /// The golden set. Small inputs keep the files (and the test) small while covering
@@ -45,6 +46,7 @@ const CASES: &[Case] = &[
         level: 1,
         block_size: None,
         checksum: true,
+        preset: Preset::Default,
     },
     Case {
         name: "english_l5",
@@ -52,6 +54,7 @@ const CASES: &[Case] = &[
         level: 5,
         block_size: None,
         checksum: true,
+        preset: Preset::Default,
     },
     Case {
         name: "english_l9",
@@ -59,6 +62,7 @@ const CASES: &[Case] = &[
         level: 9,
         block_size: None,
         checksum: true,
+        preset: Preset::Default,
     },
     Case {
         name: "source_c_l5_bs1k_nocheck",
@@ -66,6 +70,7 @@ const CASES: &[Case] = &[
         level: 5,
         block_size: Some(1024),
         checksum: false,
+        preset: Preset::Default,
     },
     Case {
         name: "utf8_mixed_l3_bs2k",
@@ -73,6 +78,7 @@ const CASES: &[Case] = &[
         level: 3,
         block_size: Some(2048),
         checksum: true,
+        preset: Preset::Default,
     },
     Case {
         name: "structured_l7",
@@ -80,6 +86,7 @@ const CASES: &[Case] = &[
         level: 7,
         block_size: None,
         checksum: true,
+        preset: Preset::Default,
     },
     Case {
         name: "all_bytes_l5",
@@ -87,6 +94,7 @@ const CASES: &[Case] = &[
         level: 5,
         block_size: None,
         checksum: true,
+        preset: Preset::Default,
     },
     Case {
         name: "one_byte_l2",
@@ -94,6 +102,23 @@ const CASES: &[Case] = &[
         level: 2,
         block_size: None,
         checksum: true,
+        preset: Preset::Default,
+    },
+    Case {
+        name: "english_baseline_l5",
+        input: "english.txt",
+        level: 5,
+        block_size: None,
+        checksum: true,
+        preset: Preset::Baseline,
+    },
+    Case {
+        name: "syslog_baseline_l9_bs8k",
+        input: "syslog.log",
+        level: 9,
+        block_size: Some(8192),
+        checksum: true,
+        preset: Preset::Baseline,
     },
     Case {
         name: "empty_l5",
@@ -101,6 +126,7 @@ const CASES: &[Case] = &[
         level: 5,
         block_size: None,
         checksum: true,
+        preset: Preset::Default,
     },
 ];
 
@@ -108,7 +134,8 @@ impl Case {
     fn options(&self) -> Options {
         let mut o = Options::new()
             .level(Level::new(self.level).expect("case level in 1..=9"))
-            .checksum(self.checksum);
+            .checksum(self.checksum)
+            .preset(self.preset);
         if let Some(bs) = self.block_size {
             o = o.block_size(bs);
         }

@@ -78,10 +78,17 @@ pub(crate) mod mix;
 pub(crate) mod ssm;
 
 /// The model configuration for a level and preset.
-pub(crate) fn config_for(level: crate::Level, _preset: crate::Preset) -> ModelConfig {
-    ModelConfig {
-        kind: ModelKind::Baseline,
-        params: baseline::BaselineModel::params(level),
+///
+pub(crate) fn config_for(level: crate::Level, preset: crate::Preset) -> ModelConfig {
+    match preset {
+        crate::Preset::Default => ModelConfig {
+            kind: ModelKind::Mix,
+            params: mix::MixParams::for_level(level.get()).to_list(),
+        },
+        crate::Preset::Baseline => ModelConfig {
+            kind: ModelKind::Baseline,
+            params: baseline::BaselineModel::params(level),
+        },
     }
 }
 

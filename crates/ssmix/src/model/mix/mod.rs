@@ -77,9 +77,7 @@ const HIST_LOG: std::ops::RangeInclusive<u32> = 12..=28;
 const APM_LOG: std::ops::RangeInclusive<u32> = 8..=24;
 
 impl MixParams {
-    /// The default settings for a level in `1..=9` (no level selects this model yet:
-    /// `internals::level_params` reaches them).
-    #[cfg_attr(not(any(test, feature = "internals")), allow(dead_code))]
+    /// The default settings for a level in `1..=9`.
     pub(crate) fn for_level(level: u8) -> Self {
         let l = usize::from(level.clamp(1, 9)) - 1;
         // Bits 1..=8: token orders; 8 + k: the last k bytes; 17: the current word.
@@ -110,7 +108,6 @@ impl MixParams {
     }
 
     /// The list stored in the frame header.
-    #[cfg_attr(not(any(test, feature = "internals")), allow(dead_code))]
     pub(crate) fn to_list(self) -> Vec<u32> {
         vec![
             self.orders,
