@@ -33,7 +33,7 @@ pub(crate) fn model_block(data: &[u8], config: &ModelConfig) -> Result<Vec<u8>> 
     vocab.write(&mut payload);
     put_varint(&mut payload, tokens.len() as u64);
     let mut enc = RangeEncoder::with_output(payload);
-    match AnyModel::new(config, &vocab)? {
+    match AnyModel::new(config, &vocab, data.len())? {
         AnyModel::Baseline(mut m) => encode_tokens(&mut m, &mut enc, &tokens)?,
         AnyModel::Mix(mut m) => encode_tokens(&mut m, &mut enc, &tokens)?,
     }
@@ -52,7 +52,7 @@ pub(crate) fn read_modeled(
     let n_tokens = r.varint_max(raw_len as u64, "more tokens than bytes in block")?;
     let mut dec = RangeDecoder::new(r.rest());
     let end = out.len() + raw_len;
-    match AnyModel::new(config, &vocab)? {
+    match AnyModel::new(config, &vocab, raw_len)? {
         AnyModel::Baseline(mut m) => decode_tokens(&mut m, &mut dec, &vocab, n_tokens, end, out)?,
         AnyModel::Mix(mut m) => decode_tokens(&mut m, &mut dec, &vocab, n_tokens, end, out)?,
     }
@@ -75,13 +75,13 @@ enum AnyModel {
 }
 
 impl AnyModel {
-    fn new(config: &ModelConfig, vocab: &Vocab) -> Result<Self> {
+    fn new(config: &ModelConfig, vocab: &Vocab, raw_len: usize) -> Result<Self> {
         Ok(match config.kind {
             model::ModelKind::Baseline => {
                 AnyModel::Baseline(model::baseline::BaselineModel::new(&config.params, vocab)?)
             }
             model::ModelKind::Mix => {
-                AnyModel::Mix(model::mix::MixModel::new(&config.params, vocab)?)
+                AnyModel::Mix(model::mix::MixModel::new(&config.params, vocab, raw_len)?)
             }
         })
     }

@@ -98,6 +98,7 @@ impl<W: Write> Encoder<W> {
 
     /// Records the total input size in the frame header. Must be called before the
     /// first write; [`Encoder::finish`] fails if a different amount was written.
+    /// Knowing the size lets small inputs declare (and need) less decoder memory.
     pub fn set_content_size(&mut self, size: u64) -> Result<()> {
         if self.header_written || self.consumed > 0 {
             return Err(Error::InvalidOption(
@@ -106,6 +107,10 @@ impl<W: Write> Encoder<W> {
         }
         self.header.content_size = Some(size);
         self.header.flags |= FLAG_CONTENT_SIZE;
+        // No block can be longer than the content: a smaller stated block size lowers
+        // the memory the frame asks decoders for (and the models size their tables by
+        // it), without changing how the content is cut into blocks.
+        self.header.block_size = self.header.block_size.min(size.max(1) as usize);
         Ok(())
     }
 

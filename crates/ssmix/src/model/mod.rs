@@ -94,12 +94,13 @@ pub(crate) fn config_for(level: crate::Level, preset: crate::Preset) -> ModelCon
 
 /// Upper bound on the bytes a model of `config` needs for a block of `block_size`
 /// bytes, checked against memory limits before anything is allocated.
-pub(crate) fn memory_estimate(config: &ModelConfig, _block_size: usize) -> u64 {
+pub(crate) fn memory_estimate(config: &ModelConfig, block_size: usize) -> u64 {
     match config.kind {
         // Invalid parameters allocate nothing: `BaselineModel::new` rejects them.
         ModelKind::Baseline => baseline::BaselineParams::from_list(&config.params)
             .map_or(0, |p| p.memory(crate::tokenizer::MAX_VOCAB)),
-        ModelKind::Mix => mix::MixParams::from_list(&config.params)
-            .map_or(0, |p| p.memory(crate::tokenizer::MAX_VOCAB)),
+        ModelKind::Mix => mix::MixParams::from_list(&config.params).map_or(0, |p| {
+            p.for_block(block_size).memory(crate::tokenizer::MAX_VOCAB)
+        }),
     }
 }
