@@ -22,7 +22,7 @@ pub(crate) trait TokenModel {
 pub(crate) enum ModelKind {
     /// PPM over tokens with SEE escapes (see `baseline`, FORMAT.md §7.1).
     Baseline = 1,
-    /// Binary decomposition of tokens with logistic mixing (see `mix`).
+    /// Binary decomposition of tokens with logistic mixing (see `mix`, FORMAT.md §7.6).
     Mix = 3,
 }
 
@@ -77,8 +77,8 @@ pub(crate) mod baseline;
 pub(crate) mod mix;
 pub(crate) mod ssm;
 
-/// The model configuration for a level and preset.
-///
+/// The model configuration for a level and preset: the mixing model (kind 3) for
+/// [`crate::Preset::Default`], the PPM baseline (kind 1) for [`crate::Preset::Baseline`].
 pub(crate) fn config_for(level: crate::Level, preset: crate::Preset) -> ModelConfig {
     match preset {
         crate::Preset::Default => ModelConfig {

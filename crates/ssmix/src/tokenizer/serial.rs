@@ -171,8 +171,8 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
-/// Reads a varint from `input[*pos..]`, at most `max`.
-/// Reads a varint with the frame format's rules (shortest form, no overflow), at most `max`.
+/// Reads a varint from `input[*pos..]` with the frame format's rules (shortest form, no
+/// overflow), at most `max`.
 fn get_varint(input: &[u8], pos: &mut usize, max: u64) -> Result<u64> {
     let mut r = ByteReader::new(input.get(*pos..).ok_or(Error::Truncated)?);
     let v = r.varint_max(max, "vocabulary: size out of range")?;

@@ -4,21 +4,23 @@
 //!
 //! * **Tree.** A token id is coded as its `nbits = ceil(log2 V)` bits, most significant
 //!   first (a balanced binary tree over the ids; ids past `V - 1` are never reachable,
-//!   so a decision whose 1-branch holds only such ids is not coded). Learned tokens are
-//!   numbered in byte order, so the first decisions separate tokens by their leading
-//!   bytes.
-//! * **Context models.** For each order `k` of the `orders` mask (the last `k` tokens),
-//!   a hashed table of 16-byte buckets holds bit-history states: every 4 decisions a
-//!   bucket is looked up for (context, tree node) and its 15 slots hold the states of the
-//!   next 4 levels of the subtree. A state maps to a probability through an adaptive
-//!   counter per order.
+//!   so a decision whose 1-branch holds only such ids is not coded). Ids 0..=255 are
+//!   the single bytes and learned tokens are numbered in byte order, so within each
+//!   range the decisions separate tokens by their leading bytes.
+//! * **Context models.** For each context of the `orders` mask (the last `k` tokens,
+//!   the last `k` bytes, or the current word), a hashed table of 16-byte buckets holds
+//!   bit-history states: every 4 decisions a bucket is looked up for (context, tree
+//!   node) and its 15 slots hold the states of the next 4 levels of the subtree. A state
+//!   maps to a probability through an adaptive counter per context.
 //! * **Order 0**: an adaptive counter per tree node.
 //! * **Match model**: the last `match_min` tokens are hashed to the position after their
 //!   last occurrence; while the following tokens keep agreeing, the token that followed
 //!   is predicted, bit by bit, with a confidence learned per match length.
 //! * **Mixer**: logistic mixing of the stretched predictions with weights chosen by the
-//!   tree depth and the match state, then two APM stages (tree node; previous token and
-//!   node).
+//!   tree node (first 7 levels; deeper: the depth) and the match state, then two APM
+//!   stages (tree node; previous token and node).
+//!
+//! The format is specified in `docs/FORMAT.md` §7.6–7.14.
 //!
 //! All arithmetic is integer (the logistic table is built once from `detmath::exp`).
 
