@@ -6,22 +6,22 @@
 
 use std::borrow::Cow;
 
-use super::hash::FxMap;
+use super::hash::{ChunkTable, FxMap};
 use super::{Merge, Token, Vocab, pretok};
 
 const NO_RANK: u32 = u32::MAX;
 
-struct Encoder<'a> {
+struct Encoder {
     /// Pair key -> (rank, result).
     ranks: FxMap<u64, (u32, Token)>,
-    /// Chunk -> its tokens, as a range of `store`.
-    cache: FxMap<&'a [u8], (u32, u32)>,
+    /// Chunk id (in `table`) -> its tokens, as a range of `store`.
+    cached: Vec<(u32, u32)>,
     store: Vec<Token>,
     work: Vec<Token>,
     work_ranks: Vec<u32>,
 }
 
-impl Encoder<'_> {
+impl Encoder {
     #[inline]
     fn rank(&self, a: Token, b: Token) -> (u32, Token) {
         self.ranks
@@ -95,24 +95,27 @@ impl Vocab {
         }
         let mut enc = Encoder {
             ranks,
-            cache: FxMap::default(),
+            cached: Vec::new(),
             store: Vec::new(),
             work: Vec::new(),
             work_ranks: Vec::new(),
         };
-        pretok::for_each_chunk(data, |chunk| {
-            if chunk.len() == 1 {
-                out.push(Token::from(chunk[0]));
+        let mut table = ChunkTable::with_capacity(data.len() / 32);
+        out.reserve(data.len() / 3);
+        pretok::for_each_chunk(data, |start, end| {
+            if end - start == 1 {
+                out.push(Token::from(data[start]));
                 return;
             }
-            if let Some(&(s, e)) = enc.cache.get(chunk) {
+            let id = table.intern(data, start, end) as usize;
+            if let Some(&(s, e)) = enc.cached.get(id) {
                 out.extend_from_slice(&enc.store[s as usize..e as usize]);
                 return;
             }
-            enc.bpe(chunk);
+            enc.bpe(&data[start..end]);
             let s = enc.store.len() as u32;
             enc.store.extend_from_slice(&enc.work);
-            enc.cache.insert(chunk, (s, enc.store.len() as u32));
+            enc.cached.push((s, enc.store.len() as u32));
             out.extend_from_slice(&enc.work);
         });
     }
