@@ -87,11 +87,12 @@ fn word4(b: &[u8], at: usize) -> u64 {
     ))
 }
 
-/// Hash of a pre-tokenizer chunk (at most 32 bytes are read in full; longer keys only
-/// hash worse, never wrongly). Reads whole (overlapping) words instead of a byte loop;
-/// the length is mixed in, so the overlaps cannot make two keys collide by design.
+/// A pre-tokenizer chunk as `(key, hash)`. For chunks of at most 8 bytes `key` is a
+/// one-to-one function of the bytes given the length, so `(length, key)` identifies the
+/// chunk. Reads whole (overlapping) words instead of a byte loop; longer chunks (at
+/// most 32 bytes are read in full) only hash worse, never wrongly.
 #[inline]
-pub(super) fn hash_chunk(c: &[u8]) -> u32 {
+fn key_hash(c: &[u8]) -> (u64, u64) {
     const K0: u64 = 0xa076_1d64_78bd_642f;
     const K1: u64 = 0xe703_7ed1_a0b4_28db;
     const K2: u64 = 0x8ebc_6af0_9c88_c6e3;
@@ -101,6 +102,7 @@ pub(super) fn hash_chunk(c: &[u8]) -> u32 {
         if n == 0 {
             (0, 0)
         } else {
+            // Positions 0, n / 2 and n - 1 cover every byte.
             let v = u64::from(c[0]) | u64::from(c[n / 2]) << 8 | u64::from(c[n - 1]) << 16;
             (v, 0)
         }
@@ -114,8 +116,7 @@ pub(super) fn hash_chunk(c: &[u8]) -> u32 {
             fold_mul(word8(c, n - 16) ^ K2, word8(c, n - 8) ^ K3),
         )
     };
-    let h = fold_mul(a ^ K0 ^ (n as u64), b ^ K1);
-    (h ^ (h >> 32)) as u32
+    (a, fold_mul(a ^ K0 ^ (n as u64), b ^ K1))
 }
 
 /// `a == b` for short slices of the same length, with a few word compares instead of a
@@ -127,10 +128,7 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
         return false;
     }
     match n {
-        0 => true,
-        // Positions 0, n / 2 and n - 1 cover every byte.
-        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
-        4..=8 => word4(a, 0) == word4(b, 0) && word4(a, n - 4) == word4(b, n - 4),
+        0..=8 => a == b,
         9..=16 => word8(a, 0) == word8(b, 0) && word8(a, n - 8) == word8(b, n - 8),
         17..=32 => {
             word8(a, 0) == word8(b, 0)
@@ -142,15 +140,28 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     }
 }
 
+/// Bits of a slot tag that hold the chunk length (chunks are at most 32 bytes; longer
+/// keys share the top value and are always compared in full).
+const LEN_BITS: u32 = 6;
+const LEN_MASK: u32 = (1 << LEN_BITS) - 1;
+
+/// One slot: the chunk's key (see [`key_hash`]), a tag (hash bits above, length
+/// below) and `id + 1` (0 = empty).
+#[derive(Clone, Copy, Default)]
+struct Slot {
+    key: u64,
+    tag: u32,
+    id1: u32,
+}
+
 /// Interns the pre-tokenizer chunks of one input: each distinct chunk gets an id,
 /// `0, 1, ..` in order of first occurrence (so ids never depend on hashing).
 ///
-/// Open addressing with linear probing over one `u64` per slot (hash tag and id), so a
-/// lookup is one hash, usually one cache line and one byte comparison; chunks are kept
-/// as ranges of the input rather than owned or borrowed keys.
+/// Open addressing with linear probing. A slot holds enough of the chunk that a chunk
+/// of up to 8 bytes is found with one memory access; longer ones are checked against
+/// their first occurrence, kept as a range of the input (no owned or borrowed keys).
 pub(super) struct ChunkTable {
-    /// `0` = empty, else `(hash << 32) | (id + 1)`.
-    slots: Vec<u64>,
+    slots: Vec<Slot>,
     mask: usize,
     /// Chunk `id` is `data[spans[id].0..spans[id].0 + spans[id].1]`.
     spans: Vec<(usize, u32)>,
@@ -159,9 +170,9 @@ pub(super) struct ChunkTable {
 impl ChunkTable {
     /// A table sized for about `expect` distinct chunks (it grows as needed).
     pub(super) fn with_capacity(expect: usize) -> ChunkTable {
-        let cap = (expect.max(16) * 2).next_power_of_two();
+        let cap = (expect.max(512) * 2).next_power_of_two();
         ChunkTable {
-            slots: vec![0; cap],
+            slots: vec![Slot::default(); cap],
             mask: cap - 1,
             spans: Vec::with_capacity(expect),
         }
@@ -185,40 +196,51 @@ impl ChunkTable {
     #[inline(always)]
     pub(super) fn intern(&mut self, data: &[u8], start: usize, end: usize) -> u32 {
         let chunk = &data[start..end];
-        let h = hash_chunk(chunk);
-        let mut i = h as usize & self.mask;
+        let n = chunk.len();
+        let (key, h) = key_hash(chunk);
+        let tag = (h as u32 & !LEN_MASK) | (n.min(LEN_MASK as usize) as u32);
+        let mut i = (h >> 32) as usize & self.mask;
         loop {
             let slot = self.slots[i];
-            if slot == 0 {
+            if slot.id1 == 0 {
                 break;
             }
-            if (slot >> 32) as u32 == h {
-                let id = (slot as u32) - 1;
-                let (s, n) = self.spans[id as usize];
-                if same_bytes(&data[s..s + n as usize], chunk) {
+            if slot.tag == tag && slot.key == key {
+                let id = slot.id1 - 1;
+                if n <= 8 {
+                    return id;
+                }
+                let (s, len) = self.spans[id as usize];
+                if same_bytes(&data[s..s + len as usize], chunk) {
                     return id;
                 }
             }
             i = (i + 1) & self.mask;
         }
         let id = self.spans.len() as u32;
-        self.slots[i] = (u64::from(h) << 32) | u64::from(id + 1);
-        self.spans.push((start, (end - start) as u32));
+        self.slots[i] = Slot {
+            key,
+            tag,
+            id1: id + 1,
+        };
+        self.spans.push((start, n as u32));
         if self.spans.len() * 2 > self.slots.len() {
-            self.grow();
+            self.grow(data);
         }
         id
     }
 
-    /// Doubles the slots, keeping load at most 1/2 (the tags hold enough hash bits).
+    /// Doubles the slots, keeping the load at most 1/2.
     #[cold]
-    fn grow(&mut self) {
+    fn grow(&mut self, data: &[u8]) {
         let cap = self.slots.len() * 2;
-        let mut slots = vec![0u64; cap];
+        let mut slots = vec![Slot::default(); cap];
         let mask = cap - 1;
-        for &slot in self.slots.iter().filter(|&&s| s != 0) {
-            let mut i = (slot >> 32) as usize & mask;
-            while slots[i] != 0 {
+        for &slot in self.slots.iter().filter(|s| s.id1 != 0) {
+            let (s, n) = self.spans[slot.id1 as usize - 1];
+            let h = key_hash(&data[s..s + n as usize]).1;
+            let mut i = (h >> 32) as usize & mask;
+            while slots[i].id1 != 0 {
                 i = (i + 1) & mask;
             }
             slots[i] = slot;

@@ -40,11 +40,14 @@ struct Word {
 
 const NONE: u32 = u32::MAX;
 
-/// Pair `(a, b)` as a 32-bit key ordered like `(a, b)` (tokens are below 2^16).
+/// A token while training: there are at most [`MAX_VOCAB`] = 2^16, and half the
+/// width of [`Token`] keeps more of the words in cache.
+type Sym = u16;
+
+/// Pair `(a, b)` as a 32-bit key ordered like `(a, b)`.
 #[inline]
-fn key(a: Token, b: Token) -> u32 {
-    debug_assert!(a < 1 << 16 && b < 1 << 16);
-    (a << 16) | b
+fn key(a: Sym, b: Sym) -> u32 {
+    (u32::from(a) << 16) | u32::from(b)
 }
 
 /// A heap entry: the count, then the smaller key first, then the pair id (unique per
@@ -55,7 +58,7 @@ fn entry(count: u64, key: u32, id: u32) -> u128 {
 }
 
 struct Trainer {
-    syms: Vec<Token>,
+    syms: Vec<Sym>,
     pids: Vec<u32>,
     words: Vec<Word>,
     /// Per pair: weighted count, key, word list as a range of `pool`, and the last
@@ -77,7 +80,7 @@ struct Trainer {
 impl Trainer {
     /// A new pair with count 0 and an empty list.
     #[inline]
-    fn new_pair(&mut self, a: Token, b: Token) -> u32 {
+    fn new_pair(&mut self, a: Sym, b: Sym) -> u32 {
         let id = self.counts.len() as u32;
         self.counts.push(0);
         self.keys.push(key(a, b));
@@ -133,11 +136,17 @@ impl Trainer {
     /// and ids. Returns the number of replacements times the word's count (less than
     /// the pair's count for runs like `a a a`, whose two overlapping pairs make one
     /// merge).
-    fn merge_word(&mut self, w: u32, a: Token, b: Token, n: Token) -> u64 {
+    fn merge_word(&mut self, w: u32, a: Sym, b: Sym, n: Sym) -> u64 {
         let Word { start, len, count } = self.words[w as usize];
         let (base, len) = (start as usize, len as usize);
-        let mut out = 0;
-        let mut i = 0;
+        // Many listed words no longer hold the pair: find the first match before
+        // writing anything.
+        let word = &self.syms[base..base + len];
+        let Some(first) = word.windows(2).position(|p| p[0] == a && p[1] == b) else {
+            return 0;
+        };
+        let mut out = first;
+        let mut i = first;
         let mut merged = 0;
         // Invariant: `pids[base + out - 1]` is the pair of the last token written and
         // the token at `i`, so runs like `a b a b` and `a a a` are counted right.
@@ -147,10 +156,10 @@ impl Trainer {
                 if out > 0 {
                     let prev = self.syms[base + out - 1];
                     self.sub(self.pids[base + out - 1], count);
-                    let mut id = self.left_new[prev as usize];
+                    let mut id = self.left_new[usize::from(prev)];
                     if id == NONE {
                         id = self.new_pair(prev, n);
-                        self.left_new[prev as usize] = id;
+                        self.left_new[usize::from(prev)] = id;
                     }
                     self.add(id, w, count);
                     self.pids[base + out - 1] = id;
@@ -158,10 +167,10 @@ impl Trainer {
                 if i + 2 < len {
                     let next = self.syms[base + i + 2];
                     self.sub(self.pids[base + i + 1], count);
-                    let mut id = self.right_new[next as usize];
+                    let mut id = self.right_new[usize::from(next)];
                     if id == NONE {
                         id = self.new_pair(n, next);
-                        self.right_new[next as usize] = id;
+                        self.right_new[usize::from(next)] = id;
                     }
                     self.add(id, w, count);
                     self.pids[base + out] = id;
@@ -208,7 +217,7 @@ pub(super) fn learn_merges(data: &[u8], max_merges: usize, min_count: u64) -> Ve
         return merges;
     }
     // Unique chunks of 2+ bytes, numbered in order of first occurrence.
-    let mut table = ChunkTable::with_capacity(data.len() / 32);
+    let mut table = ChunkTable::with_capacity(data.len() / 40);
     let mut chunk_counts: Vec<u32> = Vec::new();
     pretok::for_each_chunk(data, |s, e| {
         if e - s >= 2 {
@@ -247,12 +256,12 @@ pub(super) fn learn_merges(data: &[u8], max_merges: usize, min_count: u64) -> Ve
             len: len as u32,
             count,
         });
-        t.syms.extend(chunk.iter().map(|&b| Token::from(b)));
+        t.syms.extend(chunk.iter().map(|&b| Sym::from(b)));
         for p in chunk.windows(2) {
             let bp = (usize::from(p[0]) << 8) | usize::from(p[1]);
             let mut id = byte_pair[bp];
             if id == NONE {
-                id = t.new_pair(Token::from(p[0]), Token::from(p[1]));
+                id = t.new_pair(Sym::from(p[0]), Sym::from(p[1]));
                 byte_pair[bp] = id;
             }
             t.add(id, w as u32, count);
@@ -295,15 +304,20 @@ pub(super) fn learn_merges(data: &[u8], max_merges: usize, min_count: u64) -> Ve
         if count < min_count {
             break;
         }
-        let (a, b) = (pk >> 16, pk & 0xFFFF);
+        let (a, b) = ((pk >> 16) as Sym, pk as Sym);
         // Skip pairs that are not much more frequent than chance: on random or already
         // compressed data such merges only cost vocabulary bits.
-        if !significant(count, unigram[a as usize], unigram[b as usize], n_total) {
+        if !significant(
+            count,
+            unigram[usize::from(a)],
+            unigram[usize::from(b)],
+            n_total,
+        ) {
             t.lists[id as usize].1 = 0;
             continue;
         }
-        let n = (256 + merges.len()) as Token;
-        merges.push((a, b));
+        let n = (256 + merges.len()) as Sym;
+        merges.push((Token::from(a), Token::from(b)));
         let first_new = t.counts.len() as u32;
         let (ls, ll) = t.lists[id as usize];
         let mut merged = 0;
@@ -311,8 +325,8 @@ pub(super) fn learn_merges(data: &[u8], max_merges: usize, min_count: u64) -> Ve
             let w = t.pool[k as usize];
             merged += t.merge_word(w, a, b, n);
         }
-        unigram[a as usize] -= merged;
-        unigram[b as usize] -= merged;
+        unigram[usize::from(a)] -= merged;
+        unigram[usize::from(b)] -= merged;
         unigram.push(merged);
         n_total -= merged;
         t.counts[id as usize] = 0;
@@ -321,7 +335,7 @@ pub(super) fn learn_merges(data: &[u8], max_merges: usize, min_count: u64) -> Ve
         for new in first_new..t.counts.len() as u32 {
             let k = t.keys[new as usize];
             let (x, y) = (k >> 16, k & 0xFFFF);
-            if y == n {
+            if y == u32::from(n) {
                 t.left_new[x as usize] = NONE;
             } else {
                 t.right_new[y as usize] = NONE;
