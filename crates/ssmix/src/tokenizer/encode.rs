@@ -164,7 +164,10 @@ impl Vocab {
             }
             let id = table.intern(data, start, end) as usize;
             if let Some(&(s, e)) = enc.cached.get(id) {
-                out.extend_from_slice(&enc.store[s as usize..e as usize]);
+                // Most chunks are one or two tokens: a loop beats a `memcpy` call.
+                for &t in &enc.store[s as usize..e as usize] {
+                    out.push(t);
+                }
                 return;
             }
             let s = enc.store.len();
