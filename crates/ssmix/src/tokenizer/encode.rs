@@ -6,43 +6,102 @@
 
 use std::borrow::Cow;
 
-use super::hash::FxMap;
+use super::hash::ChunkTable;
 use super::{Merge, Token, Vocab, pretok};
 
 const NO_RANK: u32 = u32::MAX;
 
-struct Encoder<'a> {
-    /// Pair key -> (rank, result).
-    ranks: FxMap<u64, (u32, Token)>,
-    /// Chunk -> its tokens, as a range of `store`.
-    cache: FxMap<&'a [u8], (u32, u32)>,
+/// Pair -> merge rank, open addressing over one `u64` per slot (`key << 32 | rank + 1`,
+/// 0 = empty); small enough to stay in cache, unlike a general hash map.
+struct RankTable {
+    slots: Vec<u64>,
+    shift: u32,
+}
+
+impl RankTable {
+    /// Tokens are below [`super::MAX_VOCAB`] = 2^16, so a pair fits in 32 bits.
+    #[inline]
+    fn key(a: Token, b: Token) -> u32 {
+        debug_assert!(a < 1 << 16 && b < 1 << 16);
+        (a << 16) | b
+    }
+
+    fn new(merges: &[Merge]) -> RankTable {
+        let cap = (merges.len() * 2).max(16).next_power_of_two();
+        let mut t = RankTable {
+            slots: vec![0; cap],
+            shift: 64 - cap.trailing_zeros(),
+        };
+        for (rank, m) in merges.iter().enumerate() {
+            let key = Self::key(m.left, m.right);
+            let mask = t.slots.len() - 1;
+            let mut i = t.home(key);
+            loop {
+                let slot = t.slots[i];
+                if slot == 0 {
+                    t.slots[i] = (u64::from(key) << 32) | (rank as u64 + 1);
+                    break;
+                }
+                // Two merges can never share a pair, but keep the first rank if they did.
+                if (slot >> 32) as u32 == key {
+                    break;
+                }
+                i = (i + 1) & mask;
+            }
+        }
+        t
+    }
+
+    #[inline]
+    fn home(&self, key: u32) -> usize {
+        (u64::from(key).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+    }
+
+    /// The rank of merging `a b`, or `NO_RANK`.
+    #[inline]
+    fn rank(&self, a: Token, b: Token) -> u32 {
+        let key = Self::key(a, b);
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(key);
+        loop {
+            let slot = self.slots[i];
+            if slot == 0 {
+                return NO_RANK;
+            }
+            if (slot >> 32) as u32 == key {
+                return slot as u32 - 1;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+}
+
+struct Encoder<'m> {
+    ranks: RankTable,
+    merges: &'m [Merge],
+    /// Chunk id (in the chunk table) -> its tokens, as a range of `store`.
+    cached: Vec<(u32, u32)>,
     store: Vec<Token>,
-    work: Vec<Token>,
-    work_ranks: Vec<u32>,
 }
 
 impl Encoder<'_> {
-    #[inline]
-    fn rank(&self, a: Token, b: Token) -> (u32, Token) {
-        self.ranks
-            .get(&((u64::from(a) << 32) | u64::from(b)))
-            .copied()
-            .unwrap_or((NO_RANK, 0))
-    }
-
-    /// Tokenizes one chunk into `self.work`.
+    /// Tokenizes one chunk (at most [`pretok::MAX_CHUNK`] bytes) onto `self.store`.
     fn bpe(&mut self, chunk: &[u8]) {
-        let mut w = std::mem::take(&mut self.work);
-        let mut r = std::mem::take(&mut self.work_ranks);
-        w.clear();
-        w.extend(chunk.iter().map(|&b| Token::from(b)));
-        r.clear();
-        r.extend(w.windows(2).map(|p| self.rank(p[0], p[1]).0));
+        debug_assert!((2..=pretok::MAX_CHUNK).contains(&chunk.len()));
+        let mut w = [0 as Token; pretok::MAX_CHUNK];
+        let mut r = [NO_RANK; pretok::MAX_CHUNK];
+        let mut n = chunk.len();
+        for (x, &b) in w.iter_mut().zip(chunk) {
+            *x = Token::from(b);
+        }
+        for i in 0..n - 1 {
+            r[i] = self.ranks.rank(w[i], w[i + 1]);
+        }
         loop {
             // Leftmost lowest rank: the same result as training's left-to-right merge.
             let mut best = NO_RANK;
             let mut at = 0;
-            for (i, &x) in r.iter().enumerate() {
+            for (i, &x) in r[..n - 1].iter().enumerate() {
                 if x < best {
                     best = x;
                     at = i;
@@ -51,18 +110,22 @@ impl Encoder<'_> {
             if best == NO_RANK {
                 break;
             }
-            w[at] = self.rank(w[at], w[at + 1]).1;
-            w.remove(at + 1);
-            r.remove(at);
-            if at > 0 {
-                r[at - 1] = self.rank(w[at - 1], w[at]).0;
+            w[at] = self.merges[best as usize].result;
+            n -= 1;
+            for i in at + 1..n {
+                w[i] = w[i + 1];
             }
-            if at < r.len() {
-                r[at] = self.rank(w[at], w[at + 1]).0;
+            for i in at..n - 1 {
+                r[i] = r[i + 1];
+            }
+            if at > 0 {
+                r[at - 1] = self.ranks.rank(w[at - 1], w[at]);
+            }
+            if at + 1 < n {
+                r[at] = self.ranks.rank(w[at], w[at + 1]);
             }
         }
-        self.work = w;
-        self.work_ranks = r;
+        self.store.extend_from_slice(&w[..n]);
     }
 }
 
@@ -86,34 +149,31 @@ impl Vocab {
             out.extend(data.iter().map(|&b| Token::from(b)));
             return;
         }
-        let mut ranks = FxMap::default();
-        ranks.reserve(merges.len());
-        for (i, m) in merges.iter().enumerate() {
-            let k = (u64::from(m.left) << 32) | u64::from(m.right);
-            // Two merges can never share a pair, but keep the first rank if they did.
-            ranks.entry(k).or_insert((i as u32, m.result));
-        }
         let mut enc = Encoder {
-            ranks,
-            cache: FxMap::default(),
+            ranks: RankTable::new(&merges),
+            merges: &merges,
+            cached: Vec::new(),
             store: Vec::new(),
-            work: Vec::new(),
-            work_ranks: Vec::new(),
         };
-        pretok::for_each_chunk(data, |chunk| {
-            if chunk.len() == 1 {
-                out.push(Token::from(chunk[0]));
+        let mut table = ChunkTable::with_capacity(data.len() / 40);
+        out.reserve(data.len() / 3);
+        pretok::for_each_chunk(data, |start, end| {
+            if end - start == 1 {
+                out.push(Token::from(data[start]));
                 return;
             }
-            if let Some(&(s, e)) = enc.cache.get(chunk) {
-                out.extend_from_slice(&enc.store[s as usize..e as usize]);
+            let id = table.intern(data, start, end) as usize;
+            if let Some(&(s, e)) = enc.cached.get(id) {
+                // Most chunks are one or two tokens: a loop beats a `memcpy` call.
+                for &t in &enc.store[s as usize..e as usize] {
+                    out.push(t);
+                }
                 return;
             }
-            enc.bpe(chunk);
-            let s = enc.store.len() as u32;
-            enc.store.extend_from_slice(&enc.work);
-            enc.cache.insert(chunk, (s, enc.store.len() as u32));
-            out.extend_from_slice(&enc.work);
+            let s = enc.store.len();
+            enc.bpe(&data[start..end]);
+            enc.cached.push((s as u32, enc.store.len() as u32));
+            out.extend_from_slice(&enc.store[s..]);
         });
     }
 }

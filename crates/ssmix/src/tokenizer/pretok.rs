@@ -34,9 +34,10 @@ const CLASS: [u8; 256] = {
     t
 };
 
-/// Calls `f` with every chunk of `data`, in order. The chunks concatenate to `data`.
+/// Calls `f(start, end)` with every chunk `data[start..end]`, in order. The chunks
+/// concatenate to `data`.
 #[inline]
-pub(super) fn for_each_chunk<'a>(data: &'a [u8], mut f: impl FnMut(&'a [u8])) {
+pub(super) fn for_each_chunk(data: &[u8], mut f: impl FnMut(usize, usize)) {
     let n = data.len();
     let class = |i: usize| CLASS[usize::from(data[i])];
     let mut i = 0;
@@ -60,7 +61,7 @@ pub(super) fn for_each_chunk<'a>(data: &'a [u8], mut f: impl FnMut(&'a [u8])) {
                 i -= 1;
             }
         }
-        f(&data[start..i]);
+        f(start, i);
     }
 }
 
@@ -70,7 +71,7 @@ mod tests {
 
     fn chunks(data: &[u8]) -> Vec<&[u8]> {
         let mut v = Vec::new();
-        for_each_chunk(data, |c| v.push(c));
+        for_each_chunk(data, |s, e| v.push(&data[s..e]));
         v
     }
 

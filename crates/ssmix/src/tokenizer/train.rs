@@ -2,13 +2,16 @@
 //!
 //! 1. The input is cut into chunks ([`super::pretok`]) and identical chunks are counted
 //!    once: a "word" is a unique chunk with its count, stored as a run of token ids in
-//!    one flat array.
-//! 2. Every adjacent pair gets an id, a weighted count and a list of the words that
-//!    contain it (appended to, never cleaned eagerly; duplicates and stale entries are
-//!    dropped when the list is used).
+//!    one flat array, next to the ids of its adjacent pairs (so a merge finds the pairs
+//!    it breaks without a hash lookup).
+//! 2. Every adjacent pair gets an id, a weighted count and a sorted list of the words
+//!    that contained it when it was created (stale entries are harmless: the word is
+//!    rewritten unchanged). All pairs with a new token are created by the merge that
+//!    made the token, so each list is written once, into one shared pool.
 //! 3. A max-heap of `(count, pair)` with lazy invalidation picks the best pair: counts
 //!    only ever fall for existing pairs, so a popped entry whose count is out of date is
-//!    pushed back with the current count.
+//!    pushed back with the current count. Pairs below `min_count` can never be chosen
+//!    and are never pushed.
 //! 4. A merge rewrites only the words on the pair's list, adjusting the counts of the
 //!    neighbouring pairs by the word's count, and pushes the new pairs it created.
 //!
@@ -16,104 +19,168 @@
 //!    own counts (a z-test in integers, [`significant`]); otherwise it is dropped for
 //!    good. So random or already compressed data learns no tokens at all.
 //!
-//! Ties are broken by the smaller pair key, so the result never depends on hash order.
+//! Ties are broken by the smaller pair key, so the result depends neither on hash order
+//! nor on the numbering of words and pairs.
 //! Every word list entry comes from one pair creation and words are at most
 //! [`pretok::MAX_CHUNK`] long, so the total work is linear in the input.
 
-use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use super::Token;
-use super::hash::FxMap;
-use super::pretok;
+use super::hash::ChunkTable;
+use super::{MAX_VOCAB, Token, pretok};
 
-/// A unique chunk: its tokens are `syms[start..start + len]`.
+/// A unique chunk: its tokens are `syms[start..start + len]`, and the pair of tokens
+/// `i, i + 1` has id `pids[start + i]`.
+#[derive(Clone, Copy)]
 struct Word {
     start: u32,
     len: u32,
     count: u64,
 }
 
-struct Pair {
-    key: u64,
-    count: u64,
-    /// Words that contained this pair when it was created or counted.
-    words: Vec<u32>,
+const NONE: u32 = u32::MAX;
+
+/// A token while training: there are at most [`MAX_VOCAB`] = 2^16, and half the
+/// width of [`Token`] keeps more of the words in cache.
+type Sym = u16;
+
+/// Pair `(a, b)` as a 32-bit key ordered like `(a, b)`.
+#[inline]
+fn key(a: Sym, b: Sym) -> u32 {
+    (u32::from(a) << 16) | u32::from(b)
 }
 
+/// A heap entry: the count, then the smaller key first, then the pair id (unique per
+/// key, so it never decides).
 #[inline]
-fn key(a: Token, b: Token) -> u64 {
-    (u64::from(a) << 32) | u64::from(b)
+fn entry(count: u64, key: u32, id: u32) -> u128 {
+    (u128::from(count) << 64) | (u128::from(!key) << 32) | u128::from(id)
 }
 
 struct Trainer {
-    syms: Vec<Token>,
+    syms: Vec<Sym>,
+    pids: Vec<u32>,
     words: Vec<Word>,
-    ids: FxMap<u64, u32>,
-    pairs: Vec<Pair>,
-    /// Pairs whose count rose during the current merge (all contain the new token).
-    touched: Vec<u32>,
+    /// Per pair: weighted count, key, word list as a range of `pool`, and the last
+    /// word appended while the list is built.
+    counts: Vec<u64>,
+    keys: Vec<u32>,
+    lists: Vec<(u32, u32)>,
+    last_word: Vec<u32>,
+    pool: Vec<u32>,
+    /// `(pair, word)` entries of the lists being built, in word order.
+    pending: Vec<(u32, u32)>,
+    /// Scratch for [`Trainer::flush_lists`].
+    cursor: Vec<u32>,
+    /// During a merge making `n`: token `x` -> id of the pair `(x, n)` / `(n, x)`.
+    left_new: Vec<u32>,
+    right_new: Vec<u32>,
 }
 
 impl Trainer {
+    /// A new pair with count 0 and an empty list.
     #[inline]
-    fn add(&mut self, a: Token, b: Token, w: u32, count: u64) {
-        let k = key(a, b);
-        let next_id = self.pairs.len() as u32;
-        let id = *self.ids.entry(k).or_insert(next_id);
-        if id == next_id {
-            self.pairs.push(Pair {
-                key: k,
-                count: 0,
-                words: Vec::new(),
-            });
+    fn new_pair(&mut self, a: Sym, b: Sym) -> u32 {
+        let id = self.counts.len() as u32;
+        self.counts.push(0);
+        self.keys.push(key(a, b));
+        self.lists.push((0, 0));
+        self.last_word.push(NONE);
+        id
+    }
+
+    /// Adds an occurrence of pair `id` in word `w` (words come in increasing order).
+    #[inline]
+    fn add(&mut self, id: u32, w: u32, count: u64) {
+        self.counts[id as usize] += count;
+        let last = &mut self.last_word[id as usize];
+        if *last != w {
+            *last = w;
+            self.pending.push((id, w));
         }
-        let p = &mut self.pairs[id as usize];
-        p.count += count;
-        if p.words.last() != Some(&w) {
-            p.words.push(w);
-        }
-        self.touched.push(id);
     }
 
     #[inline]
-    fn sub(&mut self, a: Token, b: Token, count: u64) {
-        if let Some(&id) = self.ids.get(&key(a, b)) {
-            let p = &mut self.pairs[id as usize];
-            debug_assert!(p.count >= count);
-            p.count = p.count.saturating_sub(count);
-        }
+    fn sub(&mut self, id: u32, count: u64) {
+        let c = &mut self.counts[id as usize];
+        debug_assert!(*c >= count);
+        *c = c.saturating_sub(count);
     }
 
-    /// Replaces every `a b` in word `w` with `n`, left to right, updating pair counts.
-    /// Returns the number of replacements times the word's count (less than the pair's
-    /// count for runs like `a a a`, whose two overlapping pairs make one merge).
-    fn merge_word(&mut self, w: u32, a: Token, b: Token, n: Token) -> u64 {
+    /// Moves the pending entries of pairs `first..` into `pool` (a stable counting sort
+    /// by pair, so every list stays in word order).
+    fn flush_lists(&mut self, first: u32) {
+        let n = self.counts.len() - first as usize;
+        self.cursor.clear();
+        self.cursor.resize(n, 0);
+        for &(id, _) in &self.pending {
+            self.cursor[(id - first) as usize] += 1;
+        }
+        let mut at = self.pool.len() as u32;
+        for (k, c) in self.cursor.iter_mut().enumerate() {
+            let len = *c;
+            self.lists[first as usize + k] = (at, len);
+            *c = at;
+            at += len;
+        }
+        self.pool.resize(at as usize, 0);
+        for &(id, w) in &self.pending {
+            let c = &mut self.cursor[(id - first) as usize];
+            self.pool[*c as usize] = w;
+            *c += 1;
+        }
+        self.pending.clear();
+    }
+
+    /// Replaces every `a b` in word `w` with `n`, left to right, updating pair counts
+    /// and ids. Returns the number of replacements times the word's count (less than
+    /// the pair's count for runs like `a a a`, whose two overlapping pairs make one
+    /// merge).
+    fn merge_word(&mut self, w: u32, a: Sym, b: Sym, n: Sym) -> u64 {
         let Word { start, len, count } = self.words[w as usize];
-        let (start, len) = (start as usize, len as usize);
-        let mut out = 0;
-        let mut i = 0;
+        let (base, len) = (start as usize, len as usize);
+        // Many listed words no longer hold the pair: find the first match before
+        // writing anything.
+        let word = &self.syms[base..base + len];
+        let Some(first) = word.windows(2).position(|p| p[0] == a && p[1] == b) else {
+            return 0;
+        };
+        let mut out = first;
+        let mut i = first;
         let mut merged = 0;
+        // Invariant: `pids[base + out - 1]` is the pair of the last token written and
+        // the token at `i`, so runs like `a b a b` and `a a a` are counted right.
         while i < len {
-            let s = self.syms[start + i];
-            if s == a && i + 1 < len && self.syms[start + i + 1] == b {
-                // `out - 1` already holds the rewritten left neighbour, so runs like
-                // `a b a b` and `a a a` are counted right.
+            let s = self.syms[base + i];
+            if s == a && i + 1 < len && self.syms[base + i + 1] == b {
                 if out > 0 {
-                    let prev = self.syms[start + out - 1];
-                    self.sub(prev, a, count);
-                    self.add(prev, n, w, count);
+                    let prev = self.syms[base + out - 1];
+                    self.sub(self.pids[base + out - 1], count);
+                    let mut id = self.left_new[usize::from(prev)];
+                    if id == NONE {
+                        id = self.new_pair(prev, n);
+                        self.left_new[usize::from(prev)] = id;
+                    }
+                    self.add(id, w, count);
+                    self.pids[base + out - 1] = id;
                 }
                 if i + 2 < len {
-                    let next = self.syms[start + i + 2];
-                    self.sub(b, next, count);
-                    self.add(n, next, w, count);
+                    let next = self.syms[base + i + 2];
+                    self.sub(self.pids[base + i + 1], count);
+                    let mut id = self.right_new[usize::from(next)];
+                    if id == NONE {
+                        id = self.new_pair(n, next);
+                        self.right_new[usize::from(next)] = id;
+                    }
+                    self.add(id, w, count);
+                    self.pids[base + out] = id;
                 }
-                self.syms[start + out] = n;
+                self.syms[base + out] = n;
                 merged += count;
                 i += 2;
             } else {
-                self.syms[start + out] = s;
+                self.syms[base + out] = s;
+                self.pids[base + out] = self.pids[base + i];
                 i += 1;
             }
             out += 1;
@@ -144,51 +211,77 @@ fn significant(c: u64, na: u64, nb: u64, n: u64) -> bool {
 /// occurs fewer than `min_count` times. Merge `i` creates token `256 + i` from the pair
 /// of (earlier) tokens it returns.
 pub(super) fn learn_merges(data: &[u8], max_merges: usize, min_count: u64) -> Vec<(Token, Token)> {
+    let max_merges = max_merges.min(MAX_VOCAB - 256);
     let mut merges = Vec::new();
     if max_merges == 0 || data.len() < 2 {
         return merges;
     }
-    let mut counts: FxMap<&[u8], u32> = FxMap::default();
-    pretok::for_each_chunk(data, |c| {
-        if c.len() >= 2 {
-            *counts.entry(c).or_insert(0) += 1;
+    // Unique chunks of 2+ bytes, numbered in order of first occurrence.
+    let mut table = ChunkTable::with_capacity(data.len() / 40);
+    let mut chunk_counts: Vec<u32> = Vec::new();
+    pretok::for_each_chunk(data, |s, e| {
+        if e - s >= 2 {
+            let id = table.intern(data, s, e) as usize;
+            if id == chunk_counts.len() {
+                chunk_counts.push(1);
+            } else {
+                chunk_counts[id] += 1;
+            }
         }
     });
-    let mut uniq: Vec<(&[u8], u32)> = counts.into_iter().collect();
-    // Sorted, so word ids (and so everything after) do not depend on hash order.
-    uniq.sort_unstable_by(|x, y| x.0.cmp(y.0));
 
-    let total: usize = uniq.iter().map(|(c, _)| c.len()).sum();
+    let total: usize = (0..table.len() as u32).map(|id| table.span(id).1).sum();
     let mut t = Trainer {
         syms: Vec::with_capacity(total),
-        words: Vec::with_capacity(uniq.len()),
-        ids: FxMap::default(),
-        pairs: Vec::new(),
-        touched: Vec::new(),
+        pids: Vec::with_capacity(total),
+        words: Vec::with_capacity(table.len()),
+        counts: Vec::new(),
+        keys: Vec::new(),
+        lists: Vec::new(),
+        last_word: Vec::new(),
+        pool: Vec::new(),
+        pending: Vec::with_capacity(total),
+        cursor: Vec::new(),
+        left_new: vec![NONE; 256 + max_merges],
+        right_new: vec![NONE; 256 + max_merges],
     };
-    for (chunk, count) in &uniq {
-        let start = t.syms.len() as u32;
-        t.syms.extend(chunk.iter().map(|&b| Token::from(b)));
+    // Byte pair -> pair id.
+    let mut byte_pair = vec![NONE; 1 << 16];
+    for (w, &count) in chunk_counts.iter().enumerate() {
+        let (s, len) = table.span(w as u32);
+        let chunk = &data[s..s + len];
+        let count = u64::from(count);
         t.words.push(Word {
-            start,
-            len: chunk.len() as u32,
-            count: u64::from(*count),
+            start: t.syms.len() as u32,
+            len: len as u32,
+            count,
         });
-    }
-    drop(uniq);
-    for w in 0..t.words.len() {
-        let Word { start, len, count } = t.words[w];
-        for i in start..start + len - 1 {
-            let (a, b) = (t.syms[i as usize], t.syms[i as usize + 1]);
-            t.add(a, b, w as u32, count);
+        t.syms.extend(chunk.iter().map(|&b| Sym::from(b)));
+        for p in chunk.windows(2) {
+            let bp = (usize::from(p[0]) << 8) | usize::from(p[1]);
+            let mut id = byte_pair[bp];
+            if id == NONE {
+                id = t.new_pair(Sym::from(p[0]), Sym::from(p[1]));
+                byte_pair[bp] = id;
+            }
+            t.add(id, w as u32, count);
+            t.pids.push(id);
         }
+        // Keeps `pids` aligned with `syms`; the last slot of a word is never read.
+        t.pids.push(NONE);
     }
-    t.touched.clear();
-    let mut heap: BinaryHeap<(u64, Reverse<u64>, u32)> = t
-        .pairs
+    drop(table);
+    drop(chunk_counts);
+    t.flush_lists(0);
+
+    let min_count = min_count.max(1);
+    let mut heap: BinaryHeap<u128> = t
+        .counts
         .iter()
+        .zip(&t.keys)
         .enumerate()
-        .map(|(id, p)| (p.count, Reverse(p.key), id as u32))
+        .filter(|&(_, (&c, _))| c >= min_count)
+        .map(|(id, (&c, &k))| entry(c, k, id as u32))
         .collect();
 
     let mut unigram = vec![0u64; 256];
@@ -196,57 +289,62 @@ pub(super) fn learn_merges(data: &[u8], max_merges: usize, min_count: u64) -> Ve
         unigram[usize::from(b)] += 1;
     }
     let mut n_total = data.len() as u64;
-    let min_count = min_count.max(1);
-    let mut words = Vec::new();
     while merges.len() < max_merges {
-        let Some((count, Reverse(pk), id)) = heap.pop() else {
+        let Some(top) = heap.pop() else {
             break;
         };
-        let current = t.pairs[id as usize].count;
+        let (count, pk, id) = ((top >> 64) as u64, !((top >> 32) as u32), top as u32);
+        let current = t.counts[id as usize];
         if current != count {
-            if current > 0 {
-                heap.push((current, Reverse(pk), id));
+            if current >= min_count {
+                heap.push(entry(current, pk, id));
             }
             continue;
         }
         if count < min_count {
             break;
         }
-        let (a, b) = ((pk >> 32) as Token, pk as Token);
+        let (a, b) = ((pk >> 16) as Sym, pk as Sym);
         // Skip pairs that are not much more frequent than chance: on random or already
         // compressed data such merges only cost vocabulary bits.
-        if !significant(count, unigram[a as usize], unigram[b as usize], n_total) {
-            t.pairs[id as usize].words = Vec::new();
+        if !significant(
+            count,
+            unigram[usize::from(a)],
+            unigram[usize::from(b)],
+            n_total,
+        ) {
+            t.lists[id as usize].1 = 0;
             continue;
         }
-        let n = (256 + merges.len()) as Token;
-        merges.push((a, b));
-        words.clear();
-        words.append(&mut t.pairs[id as usize].words);
-        words.sort_unstable();
-        words.dedup();
+        let n = (256 + merges.len()) as Sym;
+        merges.push((Token::from(a), Token::from(b)));
+        let first_new = t.counts.len() as u32;
+        let (ls, ll) = t.lists[id as usize];
         let mut merged = 0;
-        for &w in &words {
+        for k in ls..ls + ll {
+            let w = t.pool[k as usize];
             merged += t.merge_word(w, a, b, n);
         }
-        unigram[a as usize] -= merged;
-        unigram[b as usize] -= merged;
+        unigram[usize::from(a)] -= merged;
+        unigram[usize::from(b)] -= merged;
         unigram.push(merged);
         n_total -= merged;
-        let p = &mut t.pairs[id as usize];
-        p.count = 0;
-        p.words = Vec::new();
-        let mut touched = std::mem::take(&mut t.touched);
-        touched.sort_unstable();
-        touched.dedup();
-        for &tid in &touched {
-            let p = &t.pairs[tid as usize];
-            if p.count > 0 {
-                heap.push((p.count, Reverse(p.key), tid));
+        t.counts[id as usize] = 0;
+        t.lists[id as usize].1 = 0;
+        t.flush_lists(first_new);
+        for new in first_new..t.counts.len() as u32 {
+            let k = t.keys[new as usize];
+            let (x, y) = (k >> 16, k & 0xFFFF);
+            if y == u32::from(n) {
+                t.left_new[x as usize] = NONE;
+            } else {
+                t.right_new[y as usize] = NONE;
+            }
+            let c = t.counts[new as usize];
+            if c >= min_count {
+                heap.push(entry(c, k, new));
             }
         }
-        touched.clear();
-        t.touched = touched;
     }
     merges
 }
