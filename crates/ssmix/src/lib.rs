@@ -30,8 +30,16 @@ mod detmath;
 mod error;
 #[cfg_attr(not(test), allow(dead_code))]
 mod kernels;
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod internals;
 mod model;
 mod options;
+// Exposed (hidden, unstable) only for the fuzz crate, benches and examples.
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod tokenizer;
+#[cfg(not(feature = "internals"))]
 mod tokenizer;
 
 use std::io::{Read, Write};

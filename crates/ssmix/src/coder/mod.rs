@@ -12,9 +12,10 @@ use crate::error::Result;
 /// A discrete distribution over symbols `0..n`, given as integer frequencies.
 ///
 /// Every symbol that can occur must have a frequency of at least 1 (the probability
-/// floor); the total must not exceed [`MAX_TOTAL`].
+/// floor); the total must fit in a `u32`. The coder keeps at least 2^48 of range, so even a
+/// total near 2^32 loses under 2^-16 bit per symbol to rounding.
 pub(crate) trait Distribution {
-    /// Sum of all frequencies, in `1..=MAX_TOTAL`.
+    /// Sum of all frequencies, at least 1.
     fn total(&self) -> u32;
     /// `(cumulative frequency below symbol, frequency of symbol)`, for encoding.
     fn interval(&self, symbol: u32) -> (u32, u32);
@@ -22,10 +23,6 @@ pub(crate) trait Distribution {
     /// as `(symbol, cumulative, frequency)`, for decoding.
     fn find(&self, target: u32) -> (u32, u32, u32);
 }
-
-/// The largest frequency total a [`Distribution`] may have (2^24... and more: the coder
-/// keeps at least 2^48 of range, so totals up to 2^32 lose under 2^-16 of a bit).
-pub(crate) const MAX_TOTAL: u32 = u32::MAX;
 
 /// Probabilities of binary decisions are 16-bit: `p1` is P(bit = 1) in units of 2^-16,
 /// and must lie in `1..=65535`.
@@ -38,9 +35,17 @@ pub(crate) trait EntropyCoder {
     /// Codes `symbol` from `dist`.
     fn code_symbol<D: Distribution>(&mut self, symbol: u32, dist: &D) -> Result<u32>;
     /// Codes a value uniformly distributed in `0..n` (`n >= 1`).
+    #[cfg_attr(not(test), allow(dead_code))]
     fn code_uniform(&mut self, value: u32, n: u32) -> Result<u32>;
 }
 
+#[cfg(test)]
+mod proptests;
+mod quantize;
 mod range;
 
-pub(crate) use range::{CumulativeTable, RangeDecoder, RangeEncoder};
+#[cfg_attr(not(any(test, feature = "internals")), allow(unused_imports))]
+pub(crate) use quantize::QuantizedCdf;
+#[cfg(test)]
+pub(crate) use range::CumulativeTable;
+pub(crate) use range::{RangeDecoder, RangeEncoder};

@@ -113,12 +113,6 @@ impl RangeEncoder {
         }
         self.out
     }
-
-    /// Bytes written so far (a lower bound on the final size).
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub(crate) fn bytes_written(&self) -> usize {
-        self.out.len() + self.pending as usize
-    }
 }
 
 impl EntropyCoder for RangeEncoder {
@@ -243,10 +237,12 @@ impl EntropyCoder for RangeDecoder<'_> {
 /// A distribution given by an explicit cumulative table; `cum[i]..cum[i+1]` is symbol
 /// `i`'s interval. Simple and O(log n) to search; models with sparse predictions use
 /// their own [`Distribution`] types.
+#[cfg(test)]
 pub(crate) struct CumulativeTable<'a> {
     pub(crate) cum: &'a [u32],
 }
 
+#[cfg(test)]
 impl Distribution for CumulativeTable<'_> {
     fn total(&self) -> u32 {
         *self.cum.last().expect("non-empty table")
@@ -361,7 +357,7 @@ mod tests {
         let p1 = (0.9 * 65536.0) as u32;
         let mut ideal = 0.0f64;
         for _ in 0..100_000 {
-            let bit = splitmix(&mut s) % 10 != 0;
+            let bit = !splitmix(&mut s).is_multiple_of(10);
             let p = if bit {
                 p1 as f64 / 65536.0
             } else {

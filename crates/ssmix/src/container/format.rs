@@ -231,7 +231,7 @@ mod tests {
         assert_eq!(back, h);
         assert_eq!(used, buf.len());
         for i in 0..buf.len() {
-            assert!(matches!(FrameHeader::parse(&buf[..i]), Err(_)));
+            assert!(FrameHeader::parse(&buf[..i]).is_err());
             let mut bad = buf.clone();
             bad[i] ^= 0x10;
             assert!(FrameHeader::parse(&bad).is_err(), "flip at {i} accepted");

@@ -390,14 +390,12 @@ fn read_header<R: Read>(r: &mut R, first: bool) -> Result<Option<FrameHeader>> {
             }
         };
         if n == 0 {
+            // Mismatching bytes were rejected as they arrived, so a partial magic here
+            // is a true prefix: the input was cut short.
             return if buf.is_empty() && !first {
                 Ok(None)
-            } else if buf.is_empty() {
-                Err(Error::Truncated)
-            } else if MAGIC.starts_with(&buf) {
-                Err(Error::Truncated)
             } else {
-                Err(Error::BadMagic)
+                Err(Error::Truncated)
             };
         }
         buf.push(byte[0]);

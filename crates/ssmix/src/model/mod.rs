@@ -7,7 +7,7 @@
 
 use crate::coder::EntropyCoder;
 use crate::error::{Error, Result};
-use crate::tokenizer::{Token, Vocab};
+use crate::tokenizer::Token;
 
 /// A model of a token sequence.
 pub(crate) trait TokenModel {
@@ -50,10 +50,10 @@ pub(crate) mod baseline;
 pub(crate) mod ssm;
 
 /// The model configuration for a level and preset.
-pub(crate) fn config_for(_level: crate::Level, _preset: crate::Preset) -> ModelConfig {
+pub(crate) fn config_for(level: crate::Level, _preset: crate::Preset) -> ModelConfig {
     ModelConfig {
         kind: ModelKind::Baseline,
-        params: baseline::BaselineModel::params(),
+        params: baseline::BaselineModel::params(level),
     }
 }
 
@@ -61,6 +61,8 @@ pub(crate) fn config_for(_level: crate::Level, _preset: crate::Preset) -> ModelC
 /// bytes, checked against memory limits before anything is allocated.
 pub(crate) fn memory_estimate(config: &ModelConfig, _block_size: usize) -> u64 {
     match config.kind {
-        ModelKind::Baseline => 64 * crate::tokenizer::MAX_VOCAB as u64,
+        // Invalid parameters allocate nothing: `BaselineModel::new` rejects them.
+        ModelKind::Baseline => baseline::BaselineParams::from_list(&config.params)
+            .map_or(0, |p| p.memory(crate::tokenizer::MAX_VOCAB)),
     }
 }

@@ -1,0 +1,268 @@
+use proptest::prelude::*;
+
+use super::*;
+use crate::error::Error;
+
+fn concat(v: &Vocab, tokens: &[Token]) -> Vec<u8> {
+    tokens
+        .iter()
+        .flat_map(|&t| v.token_bytes(t).iter().copied())
+        .collect()
+}
+
+fn sample_text() -> Vec<u8> {
+    let mut s = Vec::new();
+    for i in 0..400 {
+        s.extend_from_slice(
+            format!(
+                "<page>\n  <title>Entry {i}</title>\n  <text>The quick brown fox {} jumps over \
+                 the lazy dog; [[link|{}]] &amp; more text.</text>\n</page>\n",
+                i * 7919 % 1000,
+                ["alpha", "beta", "gamma", "delta"][i % 4]
+            )
+            .as_bytes(),
+        );
+    }
+    s
+}
+
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn serialize(v: &Vocab) -> Vec<u8> {
+    let mut out = Vec::new();
+    v.write(&mut out);
+    out
+}
+
+#[test]
+fn learns_and_round_trips_text() {
+    let data = sample_text();
+    let v = Vocab::train(&data, 1000);
+    assert!(v.len() > 300 && v.len() <= 1000, "{}", v.len());
+    let tokens = v.encode(&data);
+    assert_eq!(concat(&v, &tokens), data);
+    assert!(tokens.len() * 2 < data.len(), "{} tokens", tokens.len());
+    // Ids 256.. are sorted, distinct, multi-byte and bounded.
+    for t in 257..v.len() as Token {
+        assert!(v.token_bytes(t - 1) < v.token_bytes(t));
+    }
+    for t in 256..v.len() as Token {
+        let len = v.token_bytes(t).len();
+        assert!((2..=MAX_TOKEN_LEN).contains(&len));
+    }
+}
+
+#[test]
+fn all_byte_values_and_empty_input() {
+    let v = Vocab::bytes_only();
+    for b in 0..=255u8 {
+        assert_eq!(v.token_bytes(Token::from(b)), [b]);
+    }
+    let all: Vec<u8> = (0..=255u8).cycle().take(5000).collect();
+    let trained = Vocab::train(&all, 4096);
+    for b in 0..=255u8 {
+        assert_eq!(trained.token_bytes(Token::from(b)), [b]);
+    }
+    assert_eq!(concat(&trained, &trained.encode(&all)), all);
+    let empty = Vocab::train(b"", 4096);
+    assert_eq!(empty.len(), 256);
+    assert!(empty.encode(b"").is_empty());
+    assert_eq!(serialize(&empty), [0]);
+    assert_eq!(Vocab::read(&[0]).unwrap(), (Vocab::bytes_only(), 1));
+}
+
+#[test]
+fn budget_grows_with_input() {
+    assert_eq!(vocab_budget(0), 256);
+    assert_eq!(vocab_budget(100), 256 + 7);
+    assert!((7_000..9_000).contains(&vocab_budget(1_000_000)));
+    let mut last = 0;
+    for shift in 0..40 {
+        let b = vocab_budget(1usize << shift);
+        assert!(b >= last && b <= MAX_BUDGET);
+        last = b;
+    }
+    assert_eq!(vocab_budget(usize::MAX), MAX_BUDGET);
+}
+
+#[test]
+fn training_is_deterministic() {
+    let data = sample_text();
+    let a = serialize(&Vocab::train(&data, 2000));
+    let b = serialize(&Vocab::train(&data, 2000));
+    assert_eq!(a, b);
+}
+
+#[test]
+fn respects_budget_and_min_count() {
+    let data = sample_text();
+    let v = Vocab::train_with(&data, 300, 1);
+    assert!(v.len() <= 300);
+    let small = Vocab::train_with(&data, 60_000, 1_000_000);
+    assert_eq!(small.len(), 256);
+    let all = Vocab::train_with(&data, 60_000, 2);
+    assert!(all.len() > v.len());
+}
+
+#[test]
+fn serialization_round_trips_and_encodes_the_same() {
+    let data = sample_text();
+    let v = Vocab::train(&data, 3000);
+    let mut bytes = serialize(&v);
+    bytes.extend_from_slice(b"trailing");
+    let (back, used) = Vocab::read(&bytes).unwrap();
+    assert_eq!(used, bytes.len() - 8);
+    assert_eq!(back, v);
+    // A vocabulary that was read derives its own merges and still round-trips.
+    let tokens = back.encode(&data);
+    assert_eq!(concat(&back, &tokens), data);
+    // Every truncation is an error.
+    for cut in 0..used {
+        assert!(Vocab::read(&bytes[..cut]).is_err(), "cut {cut}");
+    }
+}
+
+#[test]
+fn serialized_vocab_is_compact() {
+    let data = sample_text();
+    let v = Vocab::train_with(&data, 60_000, 2);
+    let bytes = serialize(&v);
+    let chars: usize = (256..v.len() as Token)
+        .map(|t| v.token_bytes(t).len())
+        .sum();
+    // Well under a byte per token character.
+    assert!(
+        bytes.len() * 2 < chars,
+        "{} bytes for {} token bytes",
+        bytes.len(),
+        chars
+    );
+}
+
+#[test]
+fn random_binary_round_trips() {
+    let mut s = 5;
+    let data: Vec<u8> = (0..50_000).map(|_| splitmix(&mut s) as u8).collect();
+    let v = Vocab::train(&data, 4096);
+    // Pairs of random bytes are no more frequent than chance: (next to) nothing is
+    // worth a merge.
+    assert!(v.len() <= 260, "{}", v.len());
+    assert_eq!(concat(&v, &v.encode(&data)), data);
+    // Random bytes inside structured data still round-trip.
+    let mut mixed = sample_text();
+    mixed.extend_from_slice(&data[..5000]);
+    mixed.extend_from_slice(&sample_text()[..3000]);
+    let v = Vocab::train_with(&mixed, 4096, 2);
+    assert!(v.len() > 256);
+    assert_eq!(concat(&v, &v.encode(&mixed)), mixed);
+    let (back, _) = Vocab::read(&serialize(&v)).unwrap();
+    assert_eq!(back, v);
+}
+
+#[test]
+fn read_rejects_oversized_counts() {
+    let mut bytes = Vec::new();
+    serial_varint(&mut bytes, (MAX_VOCAB - 255) as u64);
+    bytes.extend_from_slice(&[1, 0]);
+    assert!(matches!(Vocab::read(&bytes), Err(Error::Corrupt(_))));
+    // Body length past the end.
+    assert!(matches!(
+        Vocab::read(&[3, 100, 1, 2]),
+        Err(Error::Truncated)
+    ));
+}
+
+fn serial_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn check_read(bytes: &[u8]) {
+    if let Ok((v, used)) = Vocab::read(bytes) {
+        assert!(used <= bytes.len());
+        assert!(v.len() >= 256 && v.len() <= MAX_VOCAB);
+        for t in 256..v.len() as Token {
+            let b = v.token_bytes(t);
+            assert!((2..=MAX_TOKEN_LEN).contains(&b.len()));
+            if t > 256 {
+                assert!(v.token_bytes(t - 1) < b);
+            }
+        }
+        // Whatever decodes must also work for encoding.
+        let sample = b"some text 123 \x00\xff";
+        assert_eq!(concat(&v, &v.encode(sample)), sample);
+    }
+}
+
+proptest! {
+    #[test]
+    fn any_bytes_round_trip(data in proptest::collection::vec(any::<u8>(), 0..3000),
+                            budget in 256usize..2000) {
+        let v = Vocab::train_with(&data, budget, 2);
+        prop_assert!(v.len() <= budget.max(256));
+        prop_assert_eq!(concat(&v, &v.encode(&data)), data.clone());
+        let (back, used) = Vocab::read(&serialize(&v)).unwrap();
+        prop_assert_eq!(used, serialize(&v).len());
+        prop_assert!(back == v);
+    }
+
+    #[test]
+    fn repetitive_bytes_round_trip(unit in proptest::collection::vec(any::<u8>(), 1..20),
+                                   reps in 1usize..200, budget in 256usize..2000) {
+        let data: Vec<u8> = unit.iter().copied().cycle().take(unit.len() * reps).collect();
+        let v = Vocab::train_with(&data, budget, 2);
+        prop_assert_eq!(concat(&v, &v.encode(&data)), data.clone());
+        let (back, _) = Vocab::read(&serialize(&v)).unwrap();
+        prop_assert!(back == v);
+    }
+
+    #[test]
+    fn read_never_panics_on_garbage(data in proptest::collection::vec(any::<u8>(), 0..200)) {
+        check_read(&data);
+    }
+
+    #[test]
+    fn read_never_panics_on_damaged_vocab(flips in proptest::collection::vec(any::<u32>(), 1..4),
+                                          cut in any::<u16>()) {
+        let data = sample_text();
+        let mut bytes = serialize(&Vocab::train(&data[..6000], 600));
+        for f in flips {
+            let n = bytes.len() as u32 * 8;
+            bytes[(f % n / 8) as usize] ^= 1 << (f % 8);
+        }
+        let keep = usize::from(cut) % (bytes.len() + 1);
+        check_read(&bytes[..keep]);
+        check_read(&bytes);
+    }
+}
+
+#[test]
+fn read_decodes_random_bodies_safely() {
+    // A well-formed header in front of a random body drives the decoder through the
+    // models rather than stopping at the first varint.
+    let mut s = 99;
+    let mut ok = 0;
+    for _ in 0..300 {
+        let n = splitmix(&mut s) % 3000 + 1;
+        let body_len = (splitmix(&mut s) % 400) as usize;
+        let mut bytes = Vec::new();
+        serial_varint(&mut bytes, n);
+        serial_varint(&mut bytes, body_len as u64);
+        bytes.extend((0..body_len).map(|_| splitmix(&mut s) as u8));
+        if Vocab::read(&bytes).is_ok() {
+            ok += 1;
+        }
+        check_read(&bytes);
+    }
+    // Most random bodies are rejected (they run past their end) but some decode.
+    assert!(ok < 300, "{ok}");
+}
