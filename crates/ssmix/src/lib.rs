@@ -28,11 +28,11 @@ mod container;
 #[cfg_attr(not(test), allow(dead_code))]
 mod detmath;
 mod error;
-#[cfg_attr(not(test), allow(dead_code))]
-mod kernels;
 #[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod internals;
+#[cfg_attr(not(test), allow(dead_code))]
+mod kernels;
 mod model;
 mod options;
 // Exposed (hidden, unstable) only for the fuzz crate, benches and examples.

@@ -4,7 +4,7 @@ use super::format::{BLOCK_MODELED, BLOCK_STORED, ByteReader, put_varint};
 use crate::coder::{RangeDecoder, RangeEncoder};
 use crate::error::{Result, corrupt};
 use crate::model::{self, ModelConfig, TokenModel};
-use crate::tokenizer::{self, Token, Vocab};
+use crate::tokenizer::{Token, Vocab};
 
 /// Compresses `data` (one block, non-empty) and appends the block to `out`. Falls back to
 /// a stored block when modelling does not make it smaller.
@@ -27,7 +27,7 @@ pub(crate) fn write_block(data: &[u8], config: &ModelConfig, out: &mut Vec<u8>) 
 
 /// The payload of a modeled block: vocabulary, token count, coded tokens.
 fn model_block(data: &[u8], config: &ModelConfig) -> Result<Vec<u8>> {
-    let vocab = Vocab::train(data, tokenizer::vocab_budget(data.len()));
+    let vocab = Vocab::train(data, model::vocab_budget(config, data.len()));
     let tokens = vocab.encode(data);
     let mut payload = Vec::new();
     vocab.write(&mut payload);
@@ -35,6 +35,7 @@ fn model_block(data: &[u8], config: &ModelConfig) -> Result<Vec<u8>> {
     let mut enc = RangeEncoder::with_output(payload);
     match AnyModel::new(config, &vocab)? {
         AnyModel::Baseline(mut m) => encode_tokens(&mut m, &mut enc, &tokens)?,
+        AnyModel::Paper(mut m) => encode_tokens(&mut *m, &mut enc, &tokens)?,
     }
     Ok(enc.finish())
 }
@@ -53,6 +54,7 @@ pub(crate) fn read_modeled(
     let end = out.len() + raw_len;
     match AnyModel::new(config, &vocab)? {
         AnyModel::Baseline(mut m) => decode_tokens(&mut m, &mut dec, &vocab, n_tokens, end, out)?,
+        AnyModel::Paper(mut m) => decode_tokens(&mut *m, &mut dec, &vocab, n_tokens, end, out)?,
     }
     if dec.overran() {
         return Err(corrupt("coded tokens run past the end of the block"));
@@ -67,6 +69,7 @@ pub(crate) fn read_modeled(
 /// are monomorphic.
 enum AnyModel {
     Baseline(model::baseline::BaselineModel),
+    Paper(Box<model::paper::PaperModel>),
 }
 
 impl AnyModel {
@@ -75,6 +78,10 @@ impl AnyModel {
             model::ModelKind::Baseline => {
                 AnyModel::Baseline(model::baseline::BaselineModel::new(&config.params, vocab)?)
             }
+            model::ModelKind::Paper => AnyModel::Paper(Box::new(model::paper::PaperModel::new(
+                &config.params,
+                vocab,
+            )?)),
         })
     }
 }

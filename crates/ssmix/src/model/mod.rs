@@ -22,12 +22,15 @@ pub(crate) trait TokenModel {
 pub(crate) enum ModelKind {
     /// Adaptive token frequencies (see `baseline`).
     Baseline = 1,
+    /// The StateSMix reproduction (see `paper`).
+    Paper = 2,
 }
 
 impl ModelKind {
     pub(crate) fn from_u8(v: u8) -> Result<Self> {
         match v {
             1 => Ok(ModelKind::Baseline),
+            2 => Ok(ModelKind::Paper),
             _ => Err(Error::Corrupt("unknown model kind")),
         }
     }
@@ -47,22 +50,50 @@ pub(crate) struct ModelConfig {
 pub(crate) const MAX_PARAMS: usize = 64;
 
 pub(crate) mod baseline;
+pub(crate) mod paper;
 pub(crate) mod ssm;
 
-/// The model configuration for a level and preset.
-pub(crate) fn config_for(level: crate::Level, _preset: crate::Preset) -> ModelConfig {
-    ModelConfig {
-        kind: ModelKind::Baseline,
-        params: baseline::BaselineModel::params(level),
+/// The model configuration for a level and preset. The paper presets ignore the level
+/// (the frame records it all the same).
+pub(crate) fn config_for(level: crate::Level, preset: crate::Preset) -> ModelConfig {
+    use crate::Preset;
+    use paper::{PART_LZ, PART_NGRAM, PART_RECENCY, PART_SSM, PaperParams};
+    let paper = |parts| ModelConfig {
+        kind: ModelKind::Paper,
+        params: PaperParams::reference(parts).to_list(),
+    };
+    match preset {
+        Preset::Paper => paper(PART_SSM | PART_NGRAM | PART_LZ | PART_RECENCY),
+        Preset::PaperCountsOnly => paper(0),
+        Preset::PaperNgrams => paper(PART_NGRAM),
+        Preset::PaperSsm => paper(PART_SSM),
+        Preset::Default => ModelConfig {
+            kind: ModelKind::Baseline,
+            params: baseline::BaselineModel::params(level),
+        },
+    }
+}
+
+/// The vocabulary budget the encoder trains for a block of `len` bytes under `config`.
+/// The decoder reads the vocabulary from the block; the model checks its size.
+pub(crate) fn vocab_budget(config: &ModelConfig, len: usize) -> usize {
+    let budget = crate::tokenizer::vocab_budget(len);
+    match config.kind {
+        ModelKind::Baseline => budget,
+        ModelKind::Paper => paper::PaperParams::from_list(&config.params)
+            .map_or(budget, |p| budget.min(p.vocab_cap as usize)),
     }
 }
 
 /// Upper bound on the bytes a model of `config` needs for a block of `block_size`
 /// bytes, checked against memory limits before anything is allocated.
-pub(crate) fn memory_estimate(config: &ModelConfig, _block_size: usize) -> u64 {
+pub(crate) fn memory_estimate(config: &ModelConfig, block_size: usize) -> u64 {
     match config.kind {
         // Invalid parameters allocate nothing: `BaselineModel::new` rejects them.
         ModelKind::Baseline => baseline::BaselineParams::from_list(&config.params)
             .map_or(0, |p| p.memory(crate::tokenizer::MAX_VOCAB)),
+        ModelKind::Paper => {
+            paper::PaperParams::from_list(&config.params).map_or(0, |p| p.memory(block_size))
+        }
     }
 }
