@@ -34,7 +34,7 @@ fn model_block(data: &[u8], config: &ModelConfig) -> Result<Vec<u8>> {
     put_varint(&mut payload, tokens.len() as u64);
     let mut enc = RangeEncoder::with_output(payload);
     match AnyModel::new(config, &vocab)? {
-        AnyModel::Baseline(mut m) => encode_tokens(&mut m, &mut enc, &tokens)?,
+        AnyModel::Baseline(mut m) => encode_tokens(&mut *m, &mut enc, &tokens)?,
         AnyModel::Paper(mut m) => encode_tokens(&mut *m, &mut enc, &tokens)?,
     }
     Ok(enc.finish())
@@ -53,7 +53,7 @@ pub(crate) fn read_modeled(
     let mut dec = RangeDecoder::new(r.rest());
     let end = out.len() + raw_len;
     match AnyModel::new(config, &vocab)? {
-        AnyModel::Baseline(mut m) => decode_tokens(&mut m, &mut dec, &vocab, n_tokens, end, out)?,
+        AnyModel::Baseline(mut m) => decode_tokens(&mut *m, &mut dec, &vocab, n_tokens, end, out)?,
         AnyModel::Paper(mut m) => decode_tokens(&mut *m, &mut dec, &vocab, n_tokens, end, out)?,
     }
     if dec.overran() {
@@ -68,16 +68,16 @@ pub(crate) fn read_modeled(
 /// The models a frame can name. Matched once per block, so the per-token loops below
 /// are monomorphic.
 enum AnyModel {
-    Baseline(model::baseline::BaselineModel),
+    Baseline(Box<model::baseline::BaselineModel>),
     Paper(Box<model::paper::PaperModel>),
 }
 
 impl AnyModel {
     fn new(config: &ModelConfig, vocab: &Vocab) -> Result<Self> {
         Ok(match config.kind {
-            model::ModelKind::Baseline => {
-                AnyModel::Baseline(model::baseline::BaselineModel::new(&config.params, vocab)?)
-            }
+            model::ModelKind::Baseline => AnyModel::Baseline(Box::new(
+                model::baseline::BaselineModel::new(&config.params, vocab)?,
+            )),
             model::ModelKind::Paper => AnyModel::Paper(Box::new(model::paper::PaperModel::new(
                 &config.params,
                 vocab,

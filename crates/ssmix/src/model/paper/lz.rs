@@ -45,7 +45,7 @@ impl LzPairs {
     pub(crate) fn predict(&self, slot: usize, key: u32) -> Option<(u32, u32)> {
         let e = self.table[slot];
         (e & VALID != 0 && e as u32 == key)
-            .then(|| (((e >> 32) & 0xFFFF) as u32, ((e >> 48) & 0x7FFF) as u32))
+            .then_some((((e >> 32) & 0xFFFF) as u32, ((e >> 48) & 0x7FFF) as u32))
     }
 
     /// Learns that `token` followed the key (reference update rule).
