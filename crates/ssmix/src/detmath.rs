@@ -44,6 +44,9 @@ pub(crate) const SIGMOID_MAX_ARG: f32 = 80.0;
 const LOG2E: f32 = std::f32::consts::LOG2_E;
 // ln 2 split in a high part with 9 significant bits (so k·LN2_HI is exact for |k| <= 2^15) and
 // the rest (Cephes' C1, C2).
+// Constants keep the digits Cephes publishes; Rust rounds literals correctly, so the f32 value
+// is the same on every build (clippy would shorten them to the round-trip digits).
+#[allow(clippy::excessive_precision)]
 const LN2_HI: f32 = 0.693_359_375;
 const LN2_LO: f32 = -2.121_944_4e-4;
 
@@ -53,6 +56,7 @@ const EXP_P1: f32 = 1.398_199_9e-3;
 const EXP_P2: f32 = 8.333_452e-3;
 const EXP_P3: f32 = 4.166_579_6e-2;
 const EXP_P4: f32 = 1.666_666_5e-1;
+#[allow(clippy::excessive_precision)]
 const EXP_P5: f32 = 5.000_000_1e-1;
 
 // Cephes logf: ln(1+f) ≈ f - f²/2 + f³·L(f) on sqrt(1/2)-1 <= f < sqrt(2)-1.
@@ -64,6 +68,7 @@ const LOG_L4: f32 = 1.424_932_3e-1;
 const LOG_L5: f32 = -1.666_805_8e-1;
 const LOG_L6: f32 = 2.000_071_4e-1;
 const LOG_L7: f32 = -2.499_999_4e-1;
+#[allow(clippy::excessive_precision)]
 const LOG_L8: f32 = 3.333_333_1e-1;
 const SQRT_HALF: f32 = std::f32::consts::FRAC_1_SQRT_2;
 /// `MAGIC + 126`: subtracting it from `MAGIC + biased_exponent` gives the exponent of a
@@ -599,7 +604,7 @@ mod tests {
             m *= 1.37;
         }
         xs.extend_from_slice(&SPECIAL);
-        while xs.len() % 8 != 0 {
+        while !xs.len().is_multiple_of(8) {
             xs.push(0.125);
         }
         xs

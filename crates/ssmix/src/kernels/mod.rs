@@ -37,6 +37,8 @@ pub(crate) mod simd;
 #[cfg(test)]
 mod tests;
 
+// The SSM (next step) calls these; until then only the tests do.
+#[allow(unused_imports)]
 pub(crate) use simd::{
     adam, axpy, dot, entropy, matvec, matvec_t_accumulate, outer_accumulate, scale, softmax,
     softmax_in_place, sum_squares,

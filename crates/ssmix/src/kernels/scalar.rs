@@ -16,7 +16,7 @@ fn lane_sum(n: usize, mut term: impl FnMut(usize) -> f32) -> f32 {
         for (l, a) in acc.iter_mut().enumerate() {
             let i = c * 8 + l;
             let t = if i < n { term(i) } else { 0.0 };
-            *a = *a + t;
+            *a += t;
         }
     }
     tree8(acc)
@@ -48,7 +48,7 @@ pub(crate) fn matvec_t_accumulate(w: &[f32], cols: usize, g: &[f32], dx: &mut [f
     assert_eq!(dx.len(), cols, "matvec_t_accumulate: dx length != cols");
     for (r, &gr) in g.iter().enumerate() {
         for (c, d) in dx.iter_mut().enumerate() {
-            *d = *d + w[r * cols + c] * gr;
+            *d += w[r * cols + c] * gr;
         }
     }
 }
@@ -64,7 +64,7 @@ pub(crate) fn outer_accumulate(dw: &mut [f32], g: &[f32], x: &[f32]) {
     for (r, &gr) in g.iter().enumerate() {
         for (c, &xc) in x.iter().enumerate() {
             let d = &mut dw[r * cols + c];
-            *d = *d + gr * xc;
+            *d += gr * xc;
         }
     }
 }
@@ -95,7 +95,7 @@ pub(crate) fn softmax_in_place(v: &mut [f32]) {
     if sum > 0.0 {
         let inv = 1.0 / sum;
         for p in v.iter_mut() {
-            *p = *p * inv;
+            *p *= inv;
         }
     } else {
         v.fill(1.0 / n as f32);
@@ -152,13 +152,13 @@ pub(crate) fn sum_squares(x: &[f32]) -> f32 {
 pub(crate) fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
     assert_eq!(x.len(), y.len(), "axpy: length mismatch");
     for (yi, &xi) in y.iter_mut().zip(x) {
-        *yi = *yi + a * xi;
+        *yi += a * xi;
     }
 }
 
 /// `x[i] = x[i]·a`.
 pub(crate) fn scale(a: f32, x: &mut [f32]) {
     for xi in x.iter_mut() {
-        *xi = *xi * a;
+        *xi *= a;
     }
 }

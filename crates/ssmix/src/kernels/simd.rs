@@ -29,9 +29,15 @@ fn load_pad(s: &[f32], pad: f32) -> f32x8 {
     f32x8::new(a)
 }
 
-/// Stores the first `d.len()` (at most 8) lanes of `v` into `d`.
+/// Stores `v` into the first 8 elements of `d`.
 #[inline(always)]
 fn store(d: &mut [f32], v: f32x8) {
+    d[..8].copy_from_slice(v.as_array());
+}
+
+/// Stores the first `d.len()` (fewer than 8) lanes of `v` into `d`.
+#[inline(always)]
+fn store_part(d: &mut [f32], v: f32x8) {
     let n = d.len();
     d.copy_from_slice(&v.as_array()[..n]);
 }
@@ -44,10 +50,10 @@ fn dot_lanes(a: &[f32], b: &[f32]) -> f32x8 {
     let (ra, rb) = (ca.remainder(), cb.remainder());
     let mut acc = f32x8::ZERO;
     for (x, y) in ca.zip(cb) {
-        acc = acc + load(x) * load(y);
+        acc += load(x) * load(y);
     }
     if !ra.is_empty() {
-        acc = acc + load_pad(ra, 0.0) * load_pad(rb, 0.0);
+        acc += load_pad(ra, 0.0) * load_pad(rb, 0.0);
     }
     acc
 }
@@ -101,7 +107,7 @@ fn matvec_fixed<const K: usize>(w: &[f32], x: &[f32], y: &mut [f32]) {
     let row_lanes = |row: &[f32]| {
         let mut acc = f32x8::ZERO;
         for (k, xk) in xv.iter().enumerate() {
-            acc = acc + load(&row[8 * k..]) * *xk;
+            acc += load(&row[8 * k..]) * *xk;
         }
         acc
     };
@@ -131,6 +137,9 @@ pub(crate) fn matvec_t_accumulate(w: &[f32], cols: usize, g: &[f32], dx: &mut [f
     assert_eq!(dx.len(), cols, "matvec_t_accumulate: dx length != cols");
     // Column blocks of 32, 8 and the rest; each block's accumulators stay in registers over
     // all rows. Blocking does not change the per-element order of additions.
+    if cols == 32 {
+        return matvec_t_fixed::<4>(w, g, dx);
+    }
     let full = cols / 8 * 8;
     let mut c0 = 0;
     while c0 + 32 <= full {
@@ -146,9 +155,24 @@ pub(crate) fn matvec_t_accumulate(w: &[f32], cols: usize, g: &[f32], dx: &mut [f
         let mut acc = load_pad(&dx[c0..], 0.0);
         for (r, &gr) in g.iter().enumerate() {
             let row = &w[r * cols + c0..][..width];
-            acc = acc + load_pad(row, 0.0) * f32x8::splat(gr);
+            acc += load_pad(row, 0.0) * f32x8::splat(gr);
         }
-        store(&mut dx[c0..], acc);
+        store_part(&mut dx[c0..], acc);
+    }
+}
+
+/// [`matvec_t_accumulate`] for `cols == 8·K`: whole rows, accumulators in registers.
+#[inline(always)]
+fn matvec_t_fixed<const K: usize>(w: &[f32], g: &[f32], dx: &mut [f32]) {
+    let mut acc: [f32x8; K] = std::array::from_fn(|k| load(&dx[8 * k..]));
+    for (row, &gr) in w.chunks_exact(8 * K).zip(g) {
+        let gv = f32x8::splat(gr);
+        for (a, wk) in acc.iter_mut().zip(row.chunks_exact(8)) {
+            *a += load(wk) * gv;
+        }
+    }
+    for (d, a) in dx.chunks_exact_mut(8).zip(&acc) {
+        store(d, *a);
     }
 }
 
@@ -159,7 +183,7 @@ fn t_block<const K: usize>(w: &[f32], cols: usize, g: &[f32], dx: &mut [f32], c0
         let gv = f32x8::splat(gr);
         let row = &w[r * cols + c0..][..8 * K];
         for (k, a) in acc.iter_mut().enumerate() {
-            *a = *a + load(&row[8 * k..]) * gv;
+            *a += load(&row[8 * k..]) * gv;
         }
     }
     for (k, a) in acc.iter().enumerate() {
@@ -208,17 +232,17 @@ pub(crate) fn softmax_in_place(v: &mut [f32]) {
         let d = load(c) - m;
         let e = d.simd_ge(cut).select(exp_x8(d), f32x8::ZERO);
         store(c, e);
-        acc = acc + e;
+        acc += e;
     }
     let rest = ch.into_remainder();
     if !rest.is_empty() {
         let d = load_pad(rest, 0.0) - m;
         let e = d.simd_ge(cut).select(exp_x8(d), f32x8::ZERO);
-        store(rest, e);
+        store_part(rest, e);
         // Zero the padding lanes: the tail of the lane sum adds +0.0 there.
         let mut a = e.to_array();
         a[rest.len()..].fill(0.0);
-        acc = acc + f32x8::new(a);
+        acc += f32x8::new(a);
     }
     let sum = tree8(acc.to_array());
     if sum > 0.0 {
@@ -242,11 +266,11 @@ pub(crate) fn entropy(p: &[f32]) -> f32 {
     let ch = p.chunks_exact(8);
     let rest = ch.remainder();
     for c in ch {
-        acc = acc + term(load(c));
+        acc += term(load(c));
     }
     if !rest.is_empty() {
         // Padding 0 is below ENTROPY_MIN_P, so it adds +0.0 as the definition requires.
-        acc = acc + term(load_pad(rest, 0.0));
+        acc += term(load_pad(rest, 0.0));
     }
     0.0 - tree8(acc.to_array())
 }
@@ -264,24 +288,6 @@ pub(crate) fn adam(
         grads.len() == n && m.len() == n && v.len() == n,
         "adam: length mismatch"
     );
-    let b1 = f32x8::splat(s.beta1);
-    let b2 = f32x8::splat(s.beta2);
-    let omb1 = f32x8::splat(s.one_minus_beta1);
-    let omb2 = f32x8::splat(s.one_minus_beta2);
-    let step = f32x8::splat(s.step_size);
-    let inv_bc2 = f32x8::splat(s.inv_sqrt_bc2);
-    let eps = f32x8::splat(s.eps);
-    let update = |p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], pad: bool| {
-        let ld = |x: &[f32]| if pad { load_pad(x, 0.0) } else { load(x) };
-        let g = flush_below_x8(ld(g), ADAM_FLUSH_GRAD);
-        let mi = flush_below_x8(b1 * ld(m) + omb1 * g, ADAM_FLUSH_M);
-        let vi = flush_below_x8(b2 * ld(v) + omb2 * (g * g), ADAM_FLUSH_V);
-        let d = vi.sqrt() * inv_bc2 + eps;
-        let pi = flush_below_x8(ld(p) - step * (mi / d), ADAM_FLUSH_M);
-        store(p, pi);
-        store(m, mi);
-        store(v, vi);
-    };
     let full = n / 8 * 8;
     let (p_main, p_rest) = params.split_at_mut(full);
     let (g_main, g_rest) = grads.split_at(full);
@@ -293,11 +299,36 @@ pub(crate) fn adam(
         .zip(m_main.chunks_exact_mut(8))
         .zip(v_main.chunks_exact_mut(8))
     {
-        update(p, g, m, v, false);
+        let (pn, mn, vn) = adam_lanes(load(p), load(g), load(m), load(v), s);
+        store(p, pn);
+        store(m, mn);
+        store(v, vn);
     }
     if !p_rest.is_empty() {
-        update(p_rest, g_rest, m_rest, v_rest, true);
+        let (pn, mn, vn) = adam_lanes(
+            load_pad(p_rest, 0.0),
+            load_pad(g_rest, 0.0),
+            load_pad(m_rest, 0.0),
+            load_pad(v_rest, 0.0),
+            s,
+        );
+        store_part(p_rest, pn);
+        store_part(m_rest, mn);
+        store_part(v_rest, vn);
     }
+}
+
+/// The Adam formula of [`AdamScalars`] on 8 lanes: returns the new (param, m, v).
+#[inline(always)]
+fn adam_lanes(p: f32x8, g: f32x8, m: f32x8, v: f32x8, s: &AdamScalars) -> (f32x8, f32x8, f32x8) {
+    let g = flush_below_x8(g, ADAM_FLUSH_GRAD);
+    let m = f32x8::splat(s.beta1) * m + f32x8::splat(s.one_minus_beta1) * g;
+    let m = flush_below_x8(m, ADAM_FLUSH_M);
+    let v = f32x8::splat(s.beta2) * v + f32x8::splat(s.one_minus_beta2) * (g * g);
+    let v = flush_below_x8(v, ADAM_FLUSH_V);
+    let d = v.sqrt() * f32x8::splat(s.inv_sqrt_bc2) + f32x8::splat(s.eps);
+    let p = p - f32x8::splat(s.step_size) * (m / d);
+    (flush_below_x8(p, ADAM_FLUSH_M), m, v)
 }
 
 /// `Σ x[i]²` as a lane sum.
@@ -316,7 +347,7 @@ pub(crate) fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
     }
     let yr = yc.into_remainder();
     if !yr.is_empty() {
-        store(yr, load_pad(yr, 0.0) + av * load_pad(xc.remainder(), 0.0));
+        store_part(yr, load_pad(yr, 0.0) + av * load_pad(xc.remainder(), 0.0));
     }
 }
 
@@ -329,6 +360,6 @@ pub(crate) fn scale(a: f32, x: &mut [f32]) {
     }
     let xr = xc.into_remainder();
     if !xr.is_empty() {
-        store(xr, load_pad(xr, 0.0) * av);
+        store_part(xr, load_pad(xr, 0.0) * av);
     }
 }
