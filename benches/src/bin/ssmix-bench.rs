@@ -168,7 +168,11 @@ fn ssmix_codecs(args: &Args, notes: &mut Vec<String>) -> Result<(Vec<Codec>, Opt
     if args.in_process {
         let preset = match args.preset.as_deref() {
             None | Some("default") => ssmix::Preset::Default,
-            Some(p) => bail!("--in-process knows only the preset `default`, not `{p}`"),
+            Some("baseline") => ssmix::Preset::Baseline,
+            Some("paper") => ssmix::Preset::Paper,
+            Some(p) => {
+                bail!("--in-process knows the presets default, baseline and paper, not `{p}`")
+            }
         };
         notes.push(
             "ssmix ran in-process (--in-process): its times exclude process start-up and file \

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use clap::{ArgAction, ArgMatches, CommandFactory, FromArgMatches, Parser};
-use ssmix::{Level, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, Options};
+use ssmix::{Level, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, Options, Preset};
 
 /// What to do with each input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,6 +116,19 @@ struct Cli {
     /// Same as -9.
     #[arg(long = "best", help_heading = "Compression")]
     best: bool,
+    /// Model preset: default (ssmix's own model, sized by the level); baseline (the PPM
+    /// reference model, fast, sized by the level); paper (StateSMix
+    /// reproduction: online SSM + n-grams + LZ pair + recency, slow, ignores the level);
+    /// paper-counts, paper-ngrams, paper-ssm (its ablations: count prior only, n-grams +
+    /// counts, SSM + counts).
+    #[arg(
+        long = "preset",
+        value_name = "NAME",
+        default_value = "default",
+        value_parser = parse_preset,
+        help_heading = "Compression"
+    )]
+    preset: Preset,
     /// Worker threads (0 = one per core); the output never depends on it.
     #[arg(
         short = 'T',
@@ -221,6 +234,7 @@ fn config(cli: &Cli, matches: &ArgMatches) -> Result<Config> {
     };
     let mut options = Options::new()
         .level(level)
+        .preset(cli.preset)
         .threads(cli.threads)
         .checksum(!cli.no_check);
     if let Some(bs) = cli.block_size {
@@ -267,6 +281,28 @@ fn config(cli: &Cli, matches: &ArgMatches) -> Result<Config> {
         quiet: cli.quiet,
         progress: !cli.no_progress && cli.quiet == 0,
     })
+}
+
+/// The preset names of `--preset`.
+pub(crate) const PRESETS: [(&str, Preset); 6] = [
+    ("default", Preset::Default),
+    ("baseline", Preset::Baseline),
+    ("paper", Preset::Paper),
+    ("paper-counts", Preset::PaperCountsOnly),
+    ("paper-ngrams", Preset::PaperNgrams),
+    ("paper-ssm", Preset::PaperSsm),
+];
+
+/// Parses a preset name (see [`PRESETS`]).
+pub(crate) fn parse_preset(s: &str) -> Result<Preset, String> {
+    PRESETS
+        .iter()
+        .find(|(name, _)| *name == s)
+        .map(|&(_, p)| p)
+        .ok_or_else(|| {
+            let names: Vec<&str> = PRESETS.iter().map(|(n, _)| *n).collect();
+            format!("unknown preset {s:?} (use one of: {})", names.join(", "))
+        })
 }
 
 /// Parses a size such as `1000`, `64K`, `4MiB` or `1g`. All units are powers of 1024
@@ -365,6 +401,20 @@ mod tests {
         assert_eq!(run(&["--best", "--fast"]).options.get_level().get(), 1);
         assert_eq!(run(&["-9kd", "x"]).options.get_level().get(), 9);
         assert_eq!(run(&["-9kd", "x"]).mode, Mode::Decompress);
+    }
+
+    #[test]
+    fn presets() {
+        assert_eq!(run(&[]).options.get_preset(), Preset::Default);
+        for (name, preset) in PRESETS {
+            assert_eq!(run(&["--preset", name]).options.get_preset(), preset);
+        }
+        assert_eq!(
+            run(&["--preset=paper-ssm", "-9"]).options.get_preset(),
+            Preset::PaperSsm
+        );
+        assert!(parse_preset("Paper").is_err());
+        assert!(parse(["ssmix", "--preset", "nope"]).is_err());
     }
 
     #[test]

@@ -517,6 +517,60 @@ fn levels_are_accepted_and_last_wins() {
 }
 
 #[test]
+fn paper_presets_round_trip_and_differ() {
+    let data = text(3_000, 21);
+    let dir = setup(&[("p.txt", &data)]);
+    let d = dir.path();
+    let mut outputs = Vec::new();
+    for preset in [
+        "default",
+        "paper",
+        "paper-counts",
+        "paper-ngrams",
+        "paper-ssm",
+    ] {
+        let out = ssmix(d)
+            .args(["--preset", preset, "-c", "p.txt"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        assert_eq!(ssmix::decompress(&out).unwrap(), data, "{preset}");
+        assert!(!outputs.contains(&out), "{preset} repeats another preset");
+        outputs.push(out);
+    }
+    // The decoder needs no flag: the frame names its model.
+    std::fs::write(d.join("p.txt.ssmix"), &outputs[1]).unwrap();
+    ssmix(d)
+        .args(["-d", "-c", "p.txt.ssmix"])
+        .assert()
+        .success()
+        .stdout(data.clone());
+    let err = ssmix(d)
+        .args(["--preset", "statesmix", "-c", "p.txt"])
+        .assert()
+        .failure()
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8_lossy(&err);
+    assert!(err.contains("unknown preset"), "{err}");
+    let help = ssmix(d)
+        .arg("--help")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let help = String::from_utf8_lossy(&help);
+    assert!(
+        help.contains("--preset") && help.contains("paper-ngrams"),
+        "{help}"
+    );
+}
+
+#[test]
 fn threads_do_not_change_output() {
     let data = text(12_000, 16);
     let dir = setup(&[("t.txt", &data)]);

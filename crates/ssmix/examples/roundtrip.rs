@@ -1,17 +1,46 @@
 //! Compresses and decompresses a file, printing size, bits per byte and speed.
 //!
-//! `cargo run --release -p ssmix --example roundtrip -- FILE [LEVEL]`
+//! `cargo run --release -p ssmix --example roundtrip -- FILE [LEVEL] [--preset NAME]
+//! [--vocab-cap N] [--cdf16] [--bptt]`
+//!
+//! Presets: `default`, `paper`, `paper-counts`, `paper-ngrams`, `paper-ssm`. The last
+//! three flags change a paper preset's settings (they need the `internals` feature).
 
 use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let usage = "usage: roundtrip FILE [LEVEL] [--preset NAME] [--vocab-cap N] [--cdf16] [--bptt]";
+    let mut path = None;
+    let mut level = 5;
+    let mut preset = ssmix::Preset::Default;
+    let mut tweaks = Tweaks::default();
     let mut args = std::env::args().skip(1);
-    let path = args.next().ok_or("usage: roundtrip FILE [LEVEL]")?;
-    let level = args.next().map(|l| l.parse()).transpose()?.unwrap_or(5);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--preset" => {
+                preset = match args.next().as_deref() {
+                    Some("default") => ssmix::Preset::Default,
+                    Some("paper") => ssmix::Preset::Paper,
+                    Some("paper-counts") => ssmix::Preset::PaperCountsOnly,
+                    Some("paper-ngrams") => ssmix::Preset::PaperNgrams,
+                    Some("paper-ssm") => ssmix::Preset::PaperSsm,
+                    _ => return Err(usage.into()),
+                }
+            }
+            "--vocab-cap" => tweaks.vocab_cap = Some(args.next().ok_or(usage)?.parse()?),
+            "--cdf16" => tweaks.cdf16 = true,
+            "--bptt" => tweaks.bptt = true,
+            _ if path.is_none() => path = Some(a),
+            _ => level = a.parse()?,
+        }
+    }
+    let path = path.ok_or(usage)?;
     let data = std::fs::read(&path)?;
-    let opts = ssmix::Options::new().level(ssmix::Level::new(level)?);
+    let opts = ssmix::Options::new()
+        .level(ssmix::Level::new(level)?)
+        .preset(preset);
     let t = Instant::now();
-    let packed = ssmix::compress(&data, &opts)?;
+    let packed = tweaks.compress(&data, &opts)?;
     let tc = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let back = ssmix::decompress(&packed)?;
@@ -27,4 +56,36 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         kb / td
     );
     Ok(())
+}
+
+#[derive(Default)]
+struct Tweaks {
+    vocab_cap: Option<u32>,
+    cdf16: bool,
+    bptt: bool,
+}
+
+impl Tweaks {
+    #[cfg(feature = "internals")]
+    fn compress(&self, data: &[u8], opts: &ssmix::Options) -> ssmix::Result<Vec<u8>> {
+        if self.vocab_cap.is_none() && !self.cdf16 && !self.bptt {
+            return ssmix::compress(data, opts);
+        }
+        let t = ssmix::internals::PaperTweaks {
+            vocab_cap: self.vocab_cap,
+            cdf_log: self.cdf16.then_some(16),
+            bptt: self.bptt,
+        };
+        ssmix::internals::compress_paper(data, opts, &t)
+    }
+
+    #[cfg(not(feature = "internals"))]
+    fn compress(&self, data: &[u8], opts: &ssmix::Options) -> ssmix::Result<Vec<u8>> {
+        if self.vocab_cap.is_some() || self.cdf16 || self.bptt {
+            return Err(ssmix::Error::InvalidOption(
+                "--vocab-cap, --cdf16 and --bptt need --features internals".into(),
+            ));
+        }
+        ssmix::compress(data, opts)
+    }
 }

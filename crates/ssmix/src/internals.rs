@@ -106,5 +106,59 @@ pub fn level_params(kind: u8, level: u8) -> Result<Vec<u32>> {
             crate::model::baseline::BaselineParams::for_level(level).to_list()
         }
         crate::model::ModelKind::Mix => crate::model::mix::MixParams::for_level(level).to_list(),
+        crate::model::ModelKind::Paper => crate::model::paper::PaperParams::reference(
+            crate::model::paper::PART_SSM
+                | crate::model::paper::PART_NGRAM
+                | crate::model::paper::PART_LZ
+                | crate::model::paper::PART_RECENCY,
+        )
+        .to_list(),
     })
+}
+
+/// Changes to a paper preset's model settings, for experiments (the presets' own values
+/// are the defaults, `None`).
+#[derive(Clone, Debug, Default)]
+pub struct PaperTweaks {
+    /// Cap on the learned vocabulary.
+    pub vocab_cap: Option<u32>,
+    /// log2 of the CDF total: 24, or 16 for the reference's rounding rule.
+    pub cdf_log: Option<u32>,
+    /// Train the SSM with truncated BPTT through each chunk instead of per-token-detached
+    /// gradients.
+    pub bptt: bool,
+}
+
+/// Compresses `data` with the model of `options` (a paper preset) changed by `tweaks`.
+/// The output is a normal frame: [`crate::decompress`] reads it.
+pub fn compress_paper(
+    data: &[u8],
+    options: &crate::Options,
+    tweaks: &PaperTweaks,
+) -> Result<Vec<u8>> {
+    use crate::model::{self, ModelKind, paper::PaperParams};
+    use std::io::Write;
+    let mut config = model::config_for(options.get_level(), options.get_preset());
+    if config.kind != ModelKind::Paper {
+        return Err(crate::Error::InvalidOption(
+            "paper tweaks need a paper preset".into(),
+        ));
+    }
+    let mut p = PaperParams::from_list(&config.params)?;
+    if let Some(v) = tweaks.vocab_cap {
+        p.vocab_cap = v;
+    }
+    if let Some(c) = tweaks.cdf_log {
+        p.cdf_log = c;
+    }
+    if tweaks.bptt {
+        p.ssm.grad_mode = crate::model::ssm::GradMode::Bptt;
+    }
+    config.params = p.to_list();
+    PaperParams::from_list(&config.params)
+        .map_err(|_| crate::Error::InvalidOption("paper tweak out of range".into()))?;
+    let mut enc = crate::Encoder::with_model(Vec::new(), options, config)?;
+    enc.set_content_size(data.len() as u64)?;
+    enc.write_all(data)?;
+    enc.finish()
 }

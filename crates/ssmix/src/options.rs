@@ -66,6 +66,20 @@ pub enum Preset {
     /// The reference baseline: adaptive token frequencies (PPM-style, orders 0–2, up to
     /// 0–4 at level 9). Fast; the yardstick the learning models are measured against.
     Baseline,
+    /// A reproduction of the StateSMix model (Tacconelli 2026): an online-trained Mamba-style
+    /// state-space model plus nine sparse n-gram orders, an LZ pair predictor, a recency
+    /// bias and a count prior, mixed in the logits with an entropy-dependent scale. Uses
+    /// ssmix's own tokenizer (vocabulary capped for speed) and a 2^24 CDF. Ignores the
+    /// [`Level`] (which is still recorded). Slow: tens of KB/s.
+    Paper,
+    /// The [`Preset::Paper`] ablation with only the count prior (a unigram model).
+    PaperCountsOnly,
+    /// The [`Preset::Paper`] ablation with the n-gram orders and the count prior (no SSM,
+    /// LZ pair or recency terms).
+    PaperNgrams,
+    /// The [`Preset::Paper`] ablation with the SSM and the count prior (no n-gram, LZ pair or
+    /// recency terms).
+    PaperSsm,
 }
 
 /// Options for compression and decompression, built with chained setters.

@@ -34,8 +34,9 @@ pub(crate) fn model_block(data: &[u8], config: &ModelConfig) -> Result<Vec<u8>> 
     put_varint(&mut payload, tokens.len() as u64);
     let mut enc = RangeEncoder::with_output(payload);
     match AnyModel::new(config, &vocab, data.len())? {
-        AnyModel::Baseline(mut m) => encode_tokens(&mut m, &mut enc, &tokens)?,
-        AnyModel::Mix(mut m) => encode_tokens(&mut m, &mut enc, &tokens)?,
+        AnyModel::Baseline(mut m) => encode_tokens(&mut *m, &mut enc, &tokens)?,
+        AnyModel::Paper(mut m) => encode_tokens(&mut *m, &mut enc, &tokens)?,
+        AnyModel::Mix(mut m) => encode_tokens(&mut *m, &mut enc, &tokens)?,
     }
     Ok(enc.finish())
 }
@@ -53,8 +54,9 @@ pub(crate) fn read_modeled(
     let mut dec = RangeDecoder::new(r.rest());
     let end = out.len() + raw_len;
     match AnyModel::new(config, &vocab, raw_len)? {
-        AnyModel::Baseline(mut m) => decode_tokens(&mut m, &mut dec, &vocab, n_tokens, end, out)?,
-        AnyModel::Mix(mut m) => decode_tokens(&mut m, &mut dec, &vocab, n_tokens, end, out)?,
+        AnyModel::Baseline(mut m) => decode_tokens(&mut *m, &mut dec, &vocab, n_tokens, end, out)?,
+        AnyModel::Paper(mut m) => decode_tokens(&mut *m, &mut dec, &vocab, n_tokens, end, out)?,
+        AnyModel::Mix(mut m) => decode_tokens(&mut *m, &mut dec, &vocab, n_tokens, end, out)?,
     }
     if dec.overran() {
         return Err(corrupt("coded tokens run past the end of the block"));
@@ -70,19 +72,26 @@ pub(crate) fn read_modeled(
 // One value per block: the size difference between the variants does not matter.
 #[allow(clippy::large_enum_variant)]
 enum AnyModel {
-    Baseline(model::baseline::BaselineModel),
-    Mix(model::mix::MixModel),
+    Baseline(Box<model::baseline::BaselineModel>),
+    Paper(Box<model::paper::PaperModel>),
+    Mix(Box<model::mix::MixModel>),
 }
 
 impl AnyModel {
     fn new(config: &ModelConfig, vocab: &Vocab, raw_len: usize) -> Result<Self> {
         Ok(match config.kind {
-            model::ModelKind::Baseline => {
-                AnyModel::Baseline(model::baseline::BaselineModel::new(&config.params, vocab)?)
-            }
-            model::ModelKind::Mix => {
-                AnyModel::Mix(model::mix::MixModel::new(&config.params, vocab, raw_len)?)
-            }
+            model::ModelKind::Baseline => AnyModel::Baseline(Box::new(
+                model::baseline::BaselineModel::new(&config.params, vocab)?,
+            )),
+            model::ModelKind::Paper => AnyModel::Paper(Box::new(model::paper::PaperModel::new(
+                &config.params,
+                vocab,
+            )?)),
+            model::ModelKind::Mix => AnyModel::Mix(Box::new(model::mix::MixModel::new(
+                &config.params,
+                vocab,
+                raw_len,
+            )?)),
         })
     }
 }

@@ -64,8 +64,14 @@ impl<W: Write> Encoder<W> {
 
     /// An encoder with the given options.
     pub fn with_options(writer: W, options: &Options) -> Result<Self> {
-        let block_size = options.get_block_size();
         let config = model::config_for(options.get_level(), options.get_preset());
+        Self::with_model(writer, options, config)
+    }
+
+    /// An encoder with the given options and an explicit model configuration (for
+    /// experiments through `internals`).
+    pub(crate) fn with_model(writer: W, options: &Options, config: ModelConfig) -> Result<Self> {
+        let block_size = options.get_block_size();
         let mut threads = options.effective_threads().max(1);
         if let Some(limit) = options.get_memory_limit() {
             let per_thread = frame_memory(block_size, &config);

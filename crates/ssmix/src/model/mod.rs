@@ -22,6 +22,8 @@ pub(crate) trait TokenModel {
 pub(crate) enum ModelKind {
     /// PPM over tokens with SEE escapes (see `baseline`, FORMAT.md §7.1).
     Baseline = 1,
+    /// The StateSMix reproduction (see `paper`).
+    Paper = 2,
     /// Binary decomposition of tokens with logistic mixing (see `mix`, FORMAT.md §7.6).
     Mix = 3,
 }
@@ -30,6 +32,7 @@ impl ModelKind {
     pub(crate) fn from_u8(v: u8) -> Result<Self> {
         match v {
             1 => Ok(ModelKind::Baseline),
+            2 => Ok(ModelKind::Paper),
             3 => Ok(ModelKind::Mix),
             _ => Err(Error::Corrupt("unknown model kind")),
         }
@@ -53,6 +56,7 @@ impl ModelConfig {
         match self.kind {
             ModelKind::Baseline => baseline::BaselineParams::from_list(&self.params).map(|_| ()),
             ModelKind::Mix => mix::MixParams::from_list(&self.params).map(|_| ()),
+            ModelKind::Paper => paper::PaperParams::from_list(&self.params).map(|_| ()),
         }
     }
 }
@@ -66,6 +70,8 @@ impl ModelConfig {
         match self.kind {
             ModelKind::Baseline => budget,
             ModelKind::Mix => budget.min(mix::VOCAB_BUDGET),
+            ModelKind::Paper => paper::PaperParams::from_list(&self.params)
+                .map_or(budget, |p| budget.min(p.vocab_cap as usize)),
         }
     }
 }
@@ -75,20 +81,33 @@ pub(crate) const MAX_PARAMS: usize = 64;
 
 pub(crate) mod baseline;
 pub(crate) mod mix;
+pub(crate) mod paper;
 pub(crate) mod ssm;
 
 /// The model configuration for a level and preset: the mixing model (kind 3) for
-/// [`crate::Preset::Default`], the PPM baseline (kind 1) for [`crate::Preset::Baseline`].
+/// [`crate::Preset::Default`], the PPM baseline (kind 1) for [`crate::Preset::Baseline`],
+/// the StateSMix reproduction (kind 2) for the paper presets, which ignore the level (the
+/// frame records it all the same).
 pub(crate) fn config_for(level: crate::Level, preset: crate::Preset) -> ModelConfig {
+    use crate::Preset;
+    use paper::{PART_LZ, PART_NGRAM, PART_RECENCY, PART_SSM, PaperParams};
+    let paper = |parts| ModelConfig {
+        kind: ModelKind::Paper,
+        params: PaperParams::reference(parts).to_list(),
+    };
     match preset {
-        crate::Preset::Default => ModelConfig {
+        Preset::Default => ModelConfig {
             kind: ModelKind::Mix,
             params: mix::MixParams::for_level(level.get()).to_list(),
         },
-        crate::Preset::Baseline => ModelConfig {
+        Preset::Baseline => ModelConfig {
             kind: ModelKind::Baseline,
             params: baseline::BaselineModel::params(level),
         },
+        Preset::Paper => paper(PART_SSM | PART_NGRAM | PART_LZ | PART_RECENCY),
+        Preset::PaperCountsOnly => paper(0),
+        Preset::PaperNgrams => paper(PART_NGRAM),
+        Preset::PaperSsm => paper(PART_SSM),
     }
 }
 
@@ -102,5 +121,8 @@ pub(crate) fn memory_estimate(config: &ModelConfig, block_size: usize) -> u64 {
         ModelKind::Mix => mix::MixParams::from_list(&config.params).map_or(0, |p| {
             p.for_block(block_size).memory(crate::tokenizer::MAX_VOCAB)
         }),
+        ModelKind::Paper => {
+            paper::PaperParams::from_list(&config.params).map_or(0, |p| p.memory(block_size))
+        }
     }
 }
