@@ -89,3 +89,8 @@ pub fn decompress_with(data: &[u8], options: &Options) -> Result<Vec<u8>> {
     Decoder::with_options(data, options).read_to_end(&mut out)?;
     Ok(out)
 }
+
+/// The README's examples, compiled and run as doctests so they cannot drift.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
