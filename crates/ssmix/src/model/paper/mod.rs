@@ -182,8 +182,12 @@ impl PaperParams {
         }
         if self.has(PART_NGRAM) {
             total += (N_ORDERS * COUNT_TABLE * 4) as u64 + v * 8;
-            // Slots: the old array lives on while the doubled one is filled.
-            let slots = 3 * (8u64 << self.ngram_max_log) / 2;
+            // Slots: a table doubles at load 1/2 and gains at most one context per token,
+            // so it never exceeds next_pow2(4·tokens) slots (nor its cap); the old array
+            // lives on while the doubled one is filled.
+            let grown = (4 * tokens.max(1)).next_power_of_two();
+            let cap = (1u64 << self.ngram_max_log).min(grown.max(1u64 << self.ngram_log));
+            let slots = 3 * (8 * cap) / 2;
             let lists = tokens.min(u64::from(ngram::MAX_LISTS));
             total += N_HASHED as u64 * (slots + 2 * 8 * lists);
             // One entry per token and order at most; power-of-two chunks, free chunks
