@@ -54,6 +54,8 @@ pub struct Encoder<W: Write> {
     crc: crc32fast::Hasher,
     consumed: u64,
     threads: usize,
+    /// Built on the first flush that has several blocks to compress, then reused.
+    pool: Option<rayon::ThreadPool>,
 }
 
 impl<W: Write> Encoder<W> {
@@ -99,6 +101,7 @@ impl<W: Write> Encoder<W> {
             crc: crc32fast::Hasher::new(),
             consumed: 0,
             threads,
+            pool: None,
         })
     }
 
@@ -150,21 +153,25 @@ impl<W: Write> Encoder<W> {
             return Ok(());
         }
         let chunks: Vec<&[u8]> = self.pending[..take].chunks(bs).collect();
+        if self.threads > 1 && chunks.len() > 1 && self.pool.is_none() {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(self.threads)
+                .build()
+                .map_err(|e| Error::Io(io::Error::other(e)))?;
+            self.pool = Some(pool);
+        }
         let config = &self.header.model;
         let encode = |chunk: &&[u8]| -> Result<Vec<u8>> {
             let mut out = Vec::new();
             block::write_block(chunk, config, &mut out)?;
             Ok(out)
         };
-        let blocks: Vec<Result<Vec<u8>>> = if self.threads > 1 && chunks.len() > 1 {
-            use rayon::prelude::*;
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(self.threads)
-                .build()
-                .map_err(|e| Error::Io(io::Error::other(e)))?;
-            pool.install(|| chunks.par_iter().map(encode).collect())
-        } else {
-            chunks.iter().map(encode).collect()
+        let blocks: Vec<Result<Vec<u8>>> = match &self.pool {
+            Some(pool) if chunks.len() > 1 => {
+                use rayon::prelude::*;
+                pool.install(|| chunks.par_iter().map(encode).collect())
+            }
+            _ => chunks.iter().map(encode).collect(),
         };
         for b in blocks {
             self.writer.write_all(&b?)?;
