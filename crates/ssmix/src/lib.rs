@@ -35,6 +35,8 @@ pub mod internals;
 mod kernels;
 mod model;
 mod options;
+#[cfg(test)]
+mod testutil;
 // Exposed (hidden, unstable) only for the fuzz crate, benches and examples.
 #[cfg(feature = "internals")]
 #[doc(hidden)]
