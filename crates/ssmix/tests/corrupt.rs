@@ -37,6 +37,8 @@ struct Frame {
     original: Vec<u8>,
     packed: Vec<u8>,
     checksum: bool,
+    /// The model is slow to build and run (the paper presets train an SSM).
+    slow: bool,
 }
 
 fn frame(name: &'static str, original: Vec<u8>, opts: Options) -> Frame {
@@ -47,6 +49,13 @@ fn frame(name: &'static str, original: Vec<u8>, opts: Options) -> Frame {
         original,
         packed,
         checksum: opts.get_checksum(),
+        slow: matches!(
+            opts.get_preset(),
+            ssmix::Preset::Paper
+                | ssmix::Preset::PaperCountsOnly
+                | ssmix::Preset::PaperNgrams
+                | ssmix::Preset::PaperSsm
+        ),
     }
 }
 
@@ -95,19 +104,15 @@ fn frames() -> Vec<Frame> {
     ]
 }
 
-/// Frames whose model is slow to build and run (the paper model trains an SSM) are
-/// checked on every `SLOW_STRIDE`-th variant only, so the suite stays fast.
+/// Frames whose model is slow (`Frame::slow`) are checked on every `SLOW_STRIDE`-th
+/// variant only, so the suite stays fast.
 const SLOW_STRIDE: usize = 16;
-
-fn is_slow(f: &Frame) -> bool {
-    f.name.contains("paper")
-}
 
 /// Every damaged variant of `f.packed`, each with a description (a deterministic sample
 /// for slow frames).
 fn variants(f: &Frame) -> Vec<(String, Vec<u8>)> {
     let all = all_variants(f);
-    if is_slow(f) {
+    if f.slow {
         all.into_iter().step_by(SLOW_STRIDE).collect()
     } else {
         all
@@ -273,7 +278,7 @@ fn damaged_frames_fail_cleanly() {
 #[test]
 fn every_truncation_is_an_error() {
     for f in frames() {
-        let stride = if is_slow(&f) { SLOW_STRIDE / 4 } else { 1 };
+        let stride = if f.slow { SLOW_STRIDE / 4 } else { 1 };
         for len in (0..f.packed.len()).step_by(stride) {
             let res = timed(&format!("{} truncated to {len}", f.name), || {
                 ssmix::decompress_with(&f.packed[..len], &limited())
