@@ -33,12 +33,19 @@ use crate::tokenizer::{MAX_VOCAB, Token, Vocab};
 use tables::{Apm, Counter, Logistic, Mixer, PBITS, States, recip_table};
 
 /// The most context orders a model may use.
-pub(crate) const MAX_ORDERS: usize = 8;
+pub(crate) const MAX_ORDERS: usize = 16;
+/// Context kinds beyond the token and byte orders (bit numbers of `orders`).
+const KIND_WORD: u32 = 17;
+const KIND_BIGRAM: u32 = 18;
+const KIND_SPARSE: u32 = 19;
+const KIND_SPARSE2: u32 = 20;
+/// The highest context kind.
+const MAX_KIND: u32 = 20;
 /// Token orders are numbers of tokens, 1..=MAX_ORDER_LEN; byte orders numbers of
 /// bytes, 1..=MAX_ORDER_LEN.
 const MAX_ORDER_LEN: u32 = 8;
-/// Inputs of the mixer: the orders, order 0, the match model and a bias.
-const MAX_INPUTS: usize = MAX_ORDERS + 3;
+/// Inputs of the mixer: two per order, order 0, two for the match model and a bias.
+const MAX_INPUTS: usize = 3 * MAX_ORDERS + 4;
 /// The encoder's vocabulary budget for this model (see `ModelConfig::vocab_budget`):
 /// on enwik8_1M (level 5), 512 tokens code 1.850 bits per byte, 1024 1.859, 2048 1.887
 /// and the default ~8K 1.958.
@@ -47,8 +54,12 @@ pub(crate) const VOCAB_BUDGET: usize = 512;
 const MAX_BITS: usize = 16;
 /// Decisions per bucket lookup (a bucket holds the 15 nodes of a 4-level subtree).
 const GROUP: usize = 4;
-/// Longest match length that the match model tells apart.
+/// Longest match verified when a match is found.
 const MAX_LEN: u32 = 15;
+/// Match lengths are counted up to this.
+const LEN_CAP: u32 = 65535;
+/// Match length classes (1..=15 exact, then by powers of two).
+const N_LEN: usize = 28;
 
 /// The model's settings, stored in the frame header as an ordered list of integers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,7 +161,7 @@ impl MixParams {
             limit,
             apm_log,
         };
-        let ok = orders & !(((1 << (2 * MAX_ORDER_LEN + 1)) - 1) << 1) == 0
+        let ok = orders & !(((1 << MAX_KIND) - 1) << 1) == 0
             && orders.count_ones() as usize <= MAX_ORDERS
             && TABLE_LOG.contains(&table_log)
             && (match_log == 0 || MATCH_LOG.contains(&match_log))
@@ -199,9 +210,9 @@ impl MixParams {
         } else {
             0
         };
-        let counters = (n_orders * 256 + nodes + 2 * (u64::from(MAX_LEN) + 1)) * 4;
-        let mixer = (MAX_INPUTS * MIXER_CONTEXTS * 4) as u64;
-        let apms = (nodes + (1u64 << self.apm_log)) * 33 * 2;
+        let counters = (n_orders * 256 + nodes + 2 * N_LEN as u64) * 4;
+        let mixer = (MAX_INPUTS * (SET0 + SET1 + SET2) + N_SETS * FINAL_SETS) as u64 * 4;
+        let apms = (nodes + (2u64 << self.apm_log)) * 33 * 2;
         let tables = 4096 * 2 * 2 + 256 * 3 + 1024 * 4 + vocab as u64 * 9;
         table + matcher + counters + mixer + apms + tables + std::mem::size_of::<MixModel>() as u64
     }
@@ -212,8 +223,6 @@ fn bits_for(vocab: usize) -> u32 {
     (usize::BITS - vocab.saturating_sub(1).leading_zeros()).max(1)
 }
 
-/// Mixer weight sets: tree node for the first 7 levels, else depth; × match state (4).
-const MIXER_CONTEXTS: usize = (128 + MAX_BITS) * 4;
 
 /// The match model: token history, hash of the last `match_min` tokens → position.
 struct Matcher {
@@ -243,7 +252,7 @@ impl Matcher {
             pos: 0,
             ptr: 0,
             len: 0,
-            counters: vec![Counter::HALF; 2 * (MAX_LEN as usize + 1)],
+            counters: vec![Counter::HALF; 2 * N_LEN],
         }
     }
 
@@ -262,7 +271,7 @@ impl Matcher {
         self.hist[self.pos & m] = t as u16;
         self.pos += 1;
         if self.len > 0 && u32::from(self.hist[self.ptr & m]) == t {
-            self.len = (self.len + 1).min(MAX_LEN);
+            self.len = (self.len + 1).min(LEN_CAP);
             self.ptr += 1;
         } else {
             self.len = 0;
@@ -297,6 +306,11 @@ impl Matcher {
     }
 }
 
+
+fn dev_flags() -> u32 {
+    std::env::var("SSMIX_X").ok().and_then(|v| v.parse().ok()).unwrap_or(u32::MAX)
+}
+
 /// The mixing model (see the module docs).
 pub(crate) struct MixModel {
     p: MixParams,
@@ -305,7 +319,7 @@ pub(crate) struct MixModel {
     lg: Logistic,
     states: States,
     recip: Vec<u32>,
-    /// Orders in use: `k` for the last `k` tokens, `8 + k` for the last `k` bytes.
+    /// Context kinds in use (bit numbers of `orders`).
     orders: Vec<u32>,
     /// Per token: its last (up to) 8 bytes, and its length.
     tails: Vec<u64>,
@@ -314,6 +328,8 @@ pub(crate) struct MixModel {
     text: u64,
     /// Hash of the letters of the current word (0 after a non-letter).
     word: u64,
+    /// Hash of the previous word.
+    prev_word: u64,
     /// Hashed buckets: `[check, 15 states]`.
     table: Vec<u8>,
     table_shift: u32,
@@ -321,9 +337,11 @@ pub(crate) struct MixModel {
     state_counters: Vec<[Counter; 256]>,
     order0: Vec<Counter>,
     matcher: Matcher,
-    mixer: Mixer,
+    mixers: [Mixer; N_SETS],
+    final_mixer: Mixer,
     apm1: Apm,
     apm2: Apm,
+    apm3: Apm,
     apm_mask: usize,
     /// The last tokens, most recent first.
     history: [u32; MAX_ORDER_LEN as usize],
@@ -331,7 +349,29 @@ pub(crate) struct MixModel {
     ctx_hash: [u64; MAX_ORDERS],
     /// Bucket offsets of the orders for the current group of decisions.
     bucket: [usize; MAX_ORDERS],
+    /// Tokens coded so far.
+    n_tokens: u32,
+    /// Run table: per hashed context, the last token seen (its rank, 16 bits), how often
+    /// in a row (8 bits) and a check byte.
+    runs: Vec<u32>,
+    run_shift: u32,
+    run_idx: [usize; MAX_ORDERS],
+    /// The rank predicted by each context's run and the run's count class (0: none).
+    run_rank: [u32; MAX_ORDERS],
+    run_class: [u8; MAX_ORDERS],
+    /// Per order, counters by (count class, expected bit).
+    run_counters: Vec<[Counter; 2 * RUN_CLASSES]>,
+    /// Token → its position in the coding tree, and back.
+    rank: Vec<u32>,
+    unrank: Vec<u32>,
+    x: u32,
 }
+
+/// Count classes of the run model (0 = no run).
+const RUN_CLASSES: usize = 16;
+
+/// Layer-1 mixers (weight sets selected by different contexts).
+const N_SETS: usize = 3;
 
 impl MixModel {
     /// A fresh model for `vocab`, with `params` as read from the frame header.
@@ -347,7 +387,17 @@ impl MixModel {
             );
             lens.push(b.len().min(8) as u8);
         }
-        Self::with_tails(params, tails, lens, raw_len)
+        let mut m = Self::with_tails(params, tails, lens, raw_len)?;
+        if m.x & 16 != 0 {
+            // Code the rank of the token in byte order, so the tree is a trie over bytes.
+            let mut order: Vec<Token> = (0..vocab.len() as Token).collect();
+            order.sort_by(|&a, &b| vocab.token_bytes(a).cmp(vocab.token_bytes(b)));
+            for (r, &t) in order.iter().enumerate() {
+                m.rank[t as usize] = r as u32;
+            }
+            m.unrank = order;
+        }
+        Ok(m)
     }
 
     /// A model for `vocab` tokens where token `t` stands for the two bytes of `t`.
@@ -365,11 +415,11 @@ impl MixModel {
         }
         let nbits = bits_for(vocab);
         let lg = Logistic::new();
-        let orders: Vec<u32> = (1..=2 * MAX_ORDER_LEN + 1)
-            .filter(|k| p.orders >> k & 1 == 1)
-            .collect();
+        let orders: Vec<u32> = (1..=MAX_KIND).filter(|k| p.orders >> k & 1 == 1).collect();
         let apm1 = Apm::new(1 << nbits, 7, &lg);
         let apm2 = Apm::new(1 << p.apm_log, 7, &lg);
+        let apm3 = Apm::new(1 << p.apm_log, 7, &lg);
+        let init = 16384;
         Ok(MixModel {
             vocab: vocab as u32,
             nbits,
@@ -381,18 +431,35 @@ impl MixModel {
             lens,
             text: 0,
             word: 0,
+            prev_word: 0,
             table: vec![0; 16 << p.table_log],
             table_shift: 64 - p.table_log,
             order0: vec![Counter::HALF; 1 << nbits],
             matcher: Matcher::new(&p),
-            mixer: Mixer::new(MAX_INPUTS, MIXER_CONTEXTS, p.lr),
+            mixers: [
+                Mixer::new(MAX_INPUTS, SET0, p.lr, init),
+                Mixer::new(MAX_INPUTS, SET1, p.lr, init),
+                Mixer::new(MAX_INPUTS, SET2, p.lr, init),
+            ],
+            final_mixer: Mixer::new(N_SETS, FINAL_SETS, 2, 65536 / N_SETS as i32),
             apm1,
             apm2,
+            apm3,
             apm_mask: (1 << p.apm_log) - 1,
             lg,
             history: [0; MAX_ORDER_LEN as usize],
             ctx_hash: [0; MAX_ORDERS],
             bucket: [0; MAX_ORDERS],
+            n_tokens: 0,
+            runs: vec![0; 1 << p.table_log],
+            run_shift: 64 - p.table_log,
+            run_idx: [0; MAX_ORDERS],
+            run_rank: [0; MAX_ORDERS],
+            run_class: [0; MAX_ORDERS],
+            run_counters: vec![[Counter::HALF; 2 * RUN_CLASSES]; MAX_ORDERS],
+            rank: (0..vocab as u32).collect(),
+            unrank: (0..vocab as u32).collect(),
+            x: dev_flags(),
             p,
         })
     }
@@ -402,28 +469,28 @@ impl MixModel {
         let mut g = 0u64;
         let mut j = 0;
         for (k, &t) in self.history.iter().enumerate() {
-            g = (g ^ u64::from(t + 1)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            g = (g ^ u64::from(t + 1)).wrapping_mul(PHI);
             g ^= g >> 29;
             if j < self.orders.len() && self.orders[j] == k as u32 + 1 {
-                self.ctx_hash[j] = (g ^ ((k as u64 + 1) << 58)).wrapping_mul(0xD6E8_FEB8_6659_FD93);
+                self.ctx_hash[j] = (g ^ ((k as u64 + 1) << 58)).wrapping_mul(MIXC);
                 j += 1;
             }
         }
         for &o in &self.orders[j..] {
-            let k = o - MAX_ORDER_LEN;
-            if k > MAX_ORDER_LEN {
-                let g = (self.word ^ (u64::from(o) << 58)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-                self.ctx_hash[j] = (g ^ (g >> 29)).wrapping_mul(0xD6E8_FEB8_6659_FD93);
-                j += 1;
-                continue;
-            }
-            let bytes = if k == 8 {
-                self.text
-            } else {
-                self.text & ((1 << (8 * k)) - 1)
+            let x = match o {
+                KIND_WORD => self.word,
+                KIND_BIGRAM => self.prev_word.wrapping_mul(MIXC) ^ self.word,
+                KIND_SPARSE => {
+                    u64::from(self.history[1]) << 16 | u64::from(self.history[2]) | 1 << 40
+                }
+                KIND_SPARSE2 => {
+                    u64::from(self.history[0]) << 16 | u64::from(self.history[2]) | 1 << 40
+                }
+                16 => self.text,
+                _ => self.text & ((1 << (8 * (o - MAX_ORDER_LEN))) - 1),
             };
-            let g = (bytes ^ (u64::from(o) << 58)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            self.ctx_hash[j] = (g ^ (g >> 29)).wrapping_mul(0xD6E8_FEB8_6659_FD93);
+            let g = (x ^ (u64::from(o) << 58)).wrapping_mul(PHI);
+            self.ctx_hash[j] = (g ^ (g >> 29)).wrapping_mul(MIXC);
             j += 1;
         }
     }
@@ -431,8 +498,7 @@ impl MixModel {
     /// Finds (or makes) the bucket of every order for the subtree at `node`.
     fn find_buckets(&mut self, node: u32) {
         for i in 0..self.orders.len() {
-            let h = (self.ctx_hash[i] ^ u64::from(node).wrapping_mul(0x2545_F491_4F6C_DD1D))
-                .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let h = (self.ctx_hash[i] ^ u64::from(node).wrapping_mul(NODEC)).wrapping_mul(PHI);
             let idx = (h >> self.table_shift) as usize;
             let check = (h >> 8) as u8;
             let mut found = None;
@@ -461,22 +527,47 @@ impl MixModel {
     }
 }
 
+const PHI: u64 = 0x9E37_79B9_7F4A_7C15;
+const MIXC: u64 = 0xD6E8_FEB8_6659_FD93;
+const NODEC: u64 = 0x2545_F491_4F6C_DD1D;
+
+/// Weight sets of the layer-1 mixers.
+const SET0: usize = (128 + MAX_BITS) * 4;
+const SET1: usize = (MAX_ORDERS + 1) * MAX_BITS;
+const SET2: usize = 256 * 4;
+/// Weight sets of the final mixer.
+const FINAL_SETS: usize = 128 + MAX_BITS;
+
 impl TokenModel for MixModel {
     fn code<C: EntropyCoder>(&mut self, coder: &mut C, token: Token) -> Result<Token> {
         let n_orders = self.orders.len();
-        let expected = self.matcher.expected();
-        let match_state = match self.matcher.len {
+        let x = self.x;
+        let token = self.rank.get(token as usize).copied().unwrap_or(0);
+        let expected = self.matcher.expected().map(|e| self.rank[e as usize]);
+        let mlen = self.matcher.len;
+        let match_state = match mlen {
             0 => 0,
             1..=4 => 1,
-            5..=8 => 2,
+            5..=15 => 2,
             _ => 3,
+        };
+        let mlen_idx = if mlen < 16 {
+            mlen as usize
+        } else {
+            (12 + (31 - mlen.leading_zeros()) as usize).min(N_LEN - 1)
         };
         let mut match_ok = expected.is_some();
         let prev = self.history[0];
+        let prev2 = self.history[1];
+        let last_byte = (self.text & 255) as usize;
         let mut value = 0u32;
         let mut local = 1usize;
         let mut inputs = [0i32; MAX_INPUTS];
         let mut slot_state = [0u8; MAX_ORDERS];
+        let mut outs = [0i32; N_SETS];
+        let mut run_class = self.run_class;
+        let mut run_used = [0u8; MAX_ORDERS];
+        let o2h = (u64::from(prev) << 16 ^ u64::from(prev2)).wrapping_mul(MIXC);
         for depth in 0..self.nbits {
             let rem = self.nbits - 1 - depth;
             let node = (1 << depth) | value;
@@ -488,45 +579,104 @@ impl TokenModel for MixModel {
             if ((value << 1) | 1) << rem >= self.vocab {
                 value <<= 1;
                 local <<= 1;
+                for (c, &r) in run_class.iter_mut().zip(&self.run_rank) {
+                    if (r >> rem) & 1 != 0 {
+                        *c = 0;
+                    }
+                }
                 if let Some(e) = expected {
                     match_ok &= (e >> rem) & 1 == 0;
                 }
                 continue;
             }
+            let mut seen = 0usize;
+            let mut k = 0;
             for i in 0..n_orders {
                 let s = self.table[self.bucket[i] + local];
                 slot_state[i] = s;
-                inputs[i] = self.lg.stretch(self.state_counters[i][usize::from(s)].p());
+                let st = self.lg.stretch(self.state_counters[i][usize::from(s)].p());
+                inputs[k] = st;
+                k += 1;
+                if x & 1 != 0 {
+                    inputs[k] = if self.states.det[usize::from(s)] { st } else { 0 };
+                    k += 1;
+                }
+                if x & 32 != 0 {
+                    let c = usize::from(run_class[i]);
+                    inputs[k] = if c > 0 {
+                        let e = (self.run_rank[i] >> rem) & 1;
+                        let j = c * 2 + e as usize;
+                        run_used[i] = j as u8;
+                        self.lg.stretch(self.run_counters[i][j].p())
+                    } else {
+                        0
+                    };
+                    k += 1;
+                }
+                seen += usize::from(s != 0);
             }
             let o0 = node as usize;
-            inputs[n_orders] = self.lg.stretch(self.order0[o0].p());
+            inputs[k] = self.lg.stretch(self.order0[o0].p());
+            k += 1;
             let mut match_idx = None;
-            inputs[n_orders + 1] = match expected {
+            let (mi, mi2) = match expected {
                 Some(e) if match_ok => {
                     let bit = (e >> rem) & 1;
-                    let i = (self.matcher.len.min(MAX_LEN) as usize) * 2 + bit as usize;
+                    let i = mlen_idx * 2 + bit as usize;
                     match_idx = Some(i);
-                    self.lg.stretch(self.matcher.counters[i].p())
+                    let conf = (mlen_idx as i32 + 1) * 32;
+                    (
+                        self.lg.stretch(self.matcher.counters[i].p()),
+                        if bit == 1 { conf } else { -conf },
+                    )
                 }
-                _ => 0,
+                _ => (0, 0),
             };
-            inputs[n_orders + 2] = 256;
-            let n_in = n_orders + 3;
+            inputs[k] = mi;
+            k += 1;
+            if x & 8 != 0 {
+                inputs[k] = mi2;
+                k += 1;
+            }
+            inputs[k] = 256;
+            k += 1;
+            let n_in = k;
             let place = if depth < 7 {
                 node as usize
             } else {
                 128 + depth as usize
             };
-            let mctx = place * 4 + if match_ok { match_state } else { 0 };
-            let st = self.mixer.mix(&inputs[..n_in], mctx, &self.lg);
+            let ms = if match_ok { match_state } else { 0 };
+            let st = if x & 2 != 0 {
+                outs[0] = self.mixers[0].mix(&inputs[..n_in], place * 4 + ms, &self.lg);
+                outs[1] = self.mixers[1].mix(
+                    &inputs[..n_in],
+                    seen * MAX_BITS + depth as usize,
+                    &self.lg,
+                );
+                outs[2] = self.mixers[2].mix(
+                    &inputs[..n_in],
+                    last_byte * 4 + (depth as usize).min(3),
+                    &self.lg,
+                );
+                self.final_mixer.mix(&outs, place, &self.lg)
+            } else {
+                self.mixers[0].mix(&inputs[..n_in], place * 4 + ms, &self.lg)
+            };
             let p_mix = self.lg.squash(st);
             let a1 = self.apm1.refine(st, o0);
-            let actx = ((u64::from(prev) << 16 | u64::from(node))
-                .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-                >> 40) as usize
+            let actx = ((u64::from(prev) << 16 | u64::from(node)).wrapping_mul(PHI) >> 40)
+                as usize
                 & self.apm_mask;
             let a2 = self.apm2.refine(st, actx);
-            let p = (2 * p_mix + a1 + a2 + 2) >> 2;
+            let p = if x & 4 != 0 {
+                let a3ctx = ((o2h ^ u64::from(node)).wrapping_mul(PHI) >> 40) as usize
+                    & self.apm_mask;
+                let a3 = self.apm3.refine(st, a3ctx);
+                (p_mix + a1 + a2 + a3 + 2) >> 2
+            } else {
+                (2 * p_mix + a1 + a2 + 2) >> 2
+            };
             let p16 = ((p as u32) << (16 - PBITS)).clamp(32, 65535 - 32);
             let bit = coder.code_bit((token >> rem) & 1 == 1, p16)?;
 
@@ -537,18 +687,41 @@ impl TokenModel for MixModel {
                 self.table[self.bucket[i] + local] = self.states.next(s, bit);
             }
             self.order0[o0].update(bit, limit, &self.recip);
+            if x & 32 != 0 {
+                for i in 0..n_orders {
+                    let c = run_class[i];
+                    if c > 0 {
+                        let j = usize::from(run_used[i]);
+                        self.run_counters[i][j].update(bit, limit, &self.recip);
+                        if (self.run_rank[i] >> rem) & 1 != u32::from(bit) {
+                            run_class[i] = 0;
+                        }
+                    }
+                }
+            }
             if let Some(i) = match_idx {
                 self.matcher.counters[i].update(bit, limit, &self.recip);
                 match_ok = (expected.unwrap_or(0) >> rem) & 1 == u32::from(bit);
             }
-            self.mixer.update(&inputs[..n_in], bit);
+            if x & 2 != 0 {
+                for m in &mut self.mixers {
+                    m.update(&inputs[..n_in], bit);
+                }
+                self.final_mixer.update(&outs, bit);
+            } else {
+                self.mixers[0].update(&inputs[..n_in], bit);
+            }
             self.apm1.update(bit);
             self.apm2.update(bit);
+            if x & 4 != 0 {
+                self.apm3.update(bit);
+            }
             value = (value << 1) | u32::from(bit);
             local = (local << 1) | usize::from(bit);
         }
-        let t = value;
-        debug_assert!(t < self.vocab);
+        debug_assert!(value < self.vocab);
+        let t = self.unrank[value as usize];
+        self.n_tokens = self.n_tokens.saturating_add(1);
         self.history.copy_within(0..MAX_ORDER_LEN as usize - 1, 1);
         self.history[0] = t;
         let len = u32::from(self.lens[t as usize]);
@@ -560,13 +733,51 @@ impl TokenModel for MixModel {
         };
         for i in (0..len).rev() {
             let b = (tail >> (8 * i)) as u8;
-            self.word = if b.is_ascii_alphabetic() {
-                (self.word ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(0x100_0000_01B3)
+            if b.is_ascii_alphabetic() {
+                self.word =
+                    (self.word ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(0x100_0000_01B3);
             } else {
-                0
-            };
+                if self.word != 0 {
+                    self.prev_word = self.word;
+                }
+                self.word = 0;
+            }
+        }
+        if self.x & 32 != 0 {
+            let r = value;
+            for i in 0..n_orders {
+                let e = &mut self.runs[self.run_idx[i]];
+                let check = (self.ctx_hash[i] >> 8) as u32 & 255;
+                *e = if *e & 255 == check && *e >> 16 == r {
+                    let c = (*e >> 8 & 255).min(254) + 1;
+                    r << 16 | c << 8 | check
+                } else {
+                    r << 16 | 1 << 8 | check
+                };
+            }
         }
         self.hash_contexts();
+        if self.x & 32 != 0 {
+            for i in 0..n_orders {
+                let h = self.ctx_hash[i];
+                let idx = (h.wrapping_mul(PHI) >> self.run_shift) as usize;
+                self.run_idx[i] = idx;
+                let e = self.runs[idx];
+                let (rank, count) = if e & 255 == (h >> 8) as u32 & 255 {
+                    (e >> 16, e >> 8 & 255)
+                } else {
+                    (0, 0)
+                };
+                self.run_rank[i] = rank;
+                self.run_class[i] = match count {
+                    0..=11 => count as u8,
+                    12..=15 => 12,
+                    16..=31 => 13,
+                    32..=63 => 14,
+                    _ => 15,
+                };
+            }
+        }
         self.matcher.update(t);
         Ok(t)
     }
@@ -705,9 +916,9 @@ mod tests {
                     + m.order0.capacity()
                     + m.matcher.counters.capacity())
                     * 4
-                + MAX_INPUTS * MIXER_CONTEXTS * 4
+                + (MAX_INPUTS * (SET0 + SET1 + SET2) + N_SETS * FINAL_SETS) * 4
                 + (1 << bits_for(MAX_VOCAB)) * 33 * 2
-                + (1 << p.apm_log) * 33 * 2;
+                + (2 << p.apm_log) * 33 * 2;
             assert!((used as u64) <= p.memory(MAX_VOCAB), "level {level}");
         }
     }

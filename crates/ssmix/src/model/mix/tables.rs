@@ -62,12 +62,15 @@ pub(super) struct States {
     next: Vec<[u8; 2]>,
     /// Total count of a state, used to choose which bucket to replace.
     pub(super) weight: Vec<u8>,
+    /// Whether only one bit value has been seen in the state.
+    pub(super) det: Vec<bool>,
 }
 
 impl States {
     pub(super) fn new() -> Self {
         let mut next = Vec::with_capacity(256);
         let mut weight = Vec::with_capacity(256);
+        let mut det = Vec::with_capacity(256);
         for s in 0..256u32 {
             let (n0, n1) = (s >> 4, s & 15);
             let disc = |n: u32| if n > 2 { n / 2 + 1 } else { n };
@@ -75,8 +78,9 @@ impl States {
             let on1 = (disc(n0) << 4) | (n1 + 1).min(15);
             next.push([on0 as u8, on1 as u8]);
             weight.push((n0 + n1) as u8);
+            det.push((n0 == 0) != (n1 == 0));
         }
-        States { next, weight }
+        States { next, weight, det }
     }
 
     #[inline]
@@ -128,9 +132,9 @@ pub(super) struct Mixer {
 }
 
 impl Mixer {
-    pub(super) fn new(n: usize, contexts: usize, lr: u32) -> Self {
+    pub(super) fn new(n: usize, contexts: usize, lr: u32, init: i32) -> Self {
         Mixer {
-            weights: vec![(1 << 16) / 4; n * contexts],
+            weights: vec![init; n * contexts],
             n,
             lr: i64::from(lr),
             sel: 0,
@@ -155,7 +159,13 @@ impl Mixer {
 
     #[inline]
     pub(super) fn update(&mut self, inputs: &[i32], bit: bool) {
-        let err = ((i64::from(bit) << PBITS) - i64::from(self.pr)) * self.lr;
+        self.update_rate(inputs, bit, self.lr);
+    }
+
+    /// `update` with the learning rate `lr` instead of the mixer's own.
+    #[inline]
+    pub(super) fn update_rate(&mut self, inputs: &[i32], bit: bool, lr: i64) {
+        let err = ((i64::from(bit) << PBITS) - i64::from(self.pr)) * lr;
         let w = &mut self.weights[self.sel..self.sel + self.n];
         for (&x, w) in inputs.iter().zip(w) {
             let d = (i64::from(x) * err) >> 14;
