@@ -44,8 +44,9 @@ const MAX_KIND: u32 = 20;
 /// Token orders are numbers of tokens, 1..=MAX_ORDER_LEN; byte orders numbers of
 /// bytes, 1..=MAX_ORDER_LEN.
 const MAX_ORDER_LEN: u32 = 8;
-/// Inputs of the mixer: two per order, order 0, two for the match model and a bias.
-const MAX_INPUTS: usize = 3 * MAX_ORDERS + 4;
+/// Inputs of the mixer: two per order (bit history, run), order 0, two for the match
+/// model and a bias.
+const MAX_INPUTS: usize = 2 * MAX_ORDERS + 4;
 /// The encoder's vocabulary budget for this model (see `ModelConfig::vocab_budget`):
 /// on enwik8_1M (level 5), 512 tokens code 1.850 bits per byte, 1024 1.859, 2048 1.887
 /// and the default ~8K 1.958.
@@ -80,8 +81,11 @@ pub(crate) struct MixParams {
     pub(crate) lr: u32,
     /// Count limit of the adaptive counters (higher: slower, steadier).
     pub(crate) limit: u32,
-    /// The second APM stage has 2^apm_log contexts.
+    /// The second and third APM stages have 2^apm_log contexts each.
     pub(crate) apm_log: u32,
+    /// Layer-1 mixers (weight-set selectors) in use, 1..=5; with more than one, a final
+    /// mixer combines them.
+    pub(crate) mixers: u32,
 }
 
 const TABLE_LOG: std::ops::RangeInclusive<u32> = 8..=26;
@@ -93,32 +97,32 @@ impl MixParams {
     /// The default settings for a level in `1..=9`.
     pub(crate) fn for_level(level: u8) -> Self {
         let l = usize::from(level.clamp(1, 9)) - 1;
-        // Bits 1..=8: token orders; 8 + k: the last k bytes; 17: the current word.
-        const fn ctx(tokens: u32, bytes: u32) -> u32 {
-            tokens << 1 | bytes << 9 | 1 << 17
+        // Bits 1..=8: token orders; 8 + k: the last k bytes; 17..=20: the current word,
+        // the word bigram and the two sparse token contexts.
+        const fn ctx(tokens: u32, bytes: u32, other: u32) -> u32 {
+            tokens << 1 | bytes << 9 | other << 17
         }
         let orders = [
-            ctx(0b11, 0b10),
-            ctx(0b11, 0b10),
-            ctx(0b111, 0b11),
-            ctx(0b111, 0b11),
-            ctx(0b1111, 0b111),
-            ctx(0b1111, 0b111),
-            // Order 6 instead of the 3-byte suffix measured worse (1.855 vs 1.849 bpb on
-            // enwik8_1M); levels 7–9 differ from 5 by table sizes for now.
-            ctx(0b1111, 0b111),
-            ctx(0b1111, 0b111),
-            ctx(0b1111, 0b111),
+            ctx(0b11, 0b10, 0b1),
+            ctx(0b11, 0b10, 0b1),
+            ctx(0b111, 0b11, 0b11),
+            ctx(0b111, 0b11, 0b11),
+            ctx(0b1111, 0b1111, 0b1111),
+            ctx(0b1111, 0b1111, 0b1111),
+            ctx(0b11_1111, 0b10_1111, 0b1111),
+            ctx(0b11_1111, 0b10_1111, 0b1111),
+            ctx(0b11_1111, 0b10_1111, 0b1111),
         ][l];
         MixParams {
             orders,
-            table_log: [19, 19, 20, 20, 22, 22, 22, 23, 24][l],
+            table_log: [19, 19, 20, 20, 22, 22, 23, 24, 24][l],
             match_log: [18, 18, 19, 19, 20, 20, 20, 22, 22][l],
             hist_log: 22,
             match_min: 3,
-            lr: 8,
+            lr: 6,
             limit: 255,
-            apm_log: [16, 16, 16, 16, 16, 16, 16, 16, 18][l],
+            apm_log: [16, 16, 16, 16, 16, 16, 16, 18, 18][l],
+            mixers: [1, 2, 3, 3, 5, 5, 5, 5, 5][l],
         }
     }
 
@@ -133,6 +137,7 @@ impl MixParams {
             self.lr,
             self.limit,
             self.apm_log,
+            self.mixers,
         ]
     }
 
@@ -147,9 +152,10 @@ impl MixParams {
             lr,
             limit,
             apm_log,
+            mixers,
         ] = list
         else {
-            return Err(corrupt("mixing model needs exactly 8 parameters"));
+            return Err(corrupt("mixing model needs exactly 9 parameters"));
         };
         let p = MixParams {
             orders,
@@ -160,6 +166,7 @@ impl MixParams {
             lr,
             limit,
             apm_log,
+            mixers,
         };
         let ok = orders & !(((1 << MAX_KIND) - 1) << 1) == 0
             && orders.count_ones() as usize <= MAX_ORDERS
@@ -169,7 +176,8 @@ impl MixParams {
             && (1..=MAX_ORDER_LEN).contains(&match_min)
             && (1..=1024).contains(&lr)
             && (1..=1023).contains(&limit)
-            && APM_LOG.contains(&apm_log);
+            && APM_LOG.contains(&apm_log)
+            && (1..=N_SETS as u32).contains(&mixers);
         if ok {
             Ok(p)
         } else {
@@ -210,11 +218,14 @@ impl MixParams {
         } else {
             0
         };
-        let counters = (n_orders * 256 + nodes + 2 * N_LEN as u64) * 4;
-        let mixer = (MAX_INPUTS * (SET0 + SET1 + SET2) + N_SETS * FINAL_SETS) as u64 * 4;
+        let runs = 4u64 << self.table_log;
+        let counters =
+            (n_orders * 256 + nodes + 2 * N_LEN as u64 + (MAX_ORDERS * 2 * RUN_CLASSES) as u64) * 4;
+        let mixer = (MAX_INPUTS * (SET0 + SET1 + SET2 + SET3 + SET4) + N_SETS * FINAL_SETS) as u64 * 4;
         let apms = (nodes + (2u64 << self.apm_log)) * 33 * 2;
         let tables = 4096 * 2 * 2 + 256 * 3 + 1024 * 4 + vocab as u64 * 9;
-        table + matcher + counters + mixer + apms + tables + std::mem::size_of::<MixModel>() as u64
+        let tables = tables + vocab as u64 * 8;
+        table + runs + matcher + counters + mixer + apms + tables + std::mem::size_of::<MixModel>() as u64
     }
 }
 
@@ -307,10 +318,6 @@ impl Matcher {
 }
 
 
-fn dev_flags() -> u32 {
-    std::env::var("SSMIX_X").ok().and_then(|v| v.parse().ok()).unwrap_or(u32::MAX)
-}
-
 /// The mixing model (see the module docs).
 pub(crate) struct MixModel {
     p: MixParams,
@@ -364,14 +371,13 @@ pub(crate) struct MixModel {
     /// Token → its position in the coding tree, and back.
     rank: Vec<u32>,
     unrank: Vec<u32>,
-    x: u32,
 }
 
 /// Count classes of the run model (0 = no run).
 const RUN_CLASSES: usize = 16;
 
 /// Layer-1 mixers (weight sets selected by different contexts).
-const N_SETS: usize = 3;
+const N_SETS: usize = 5;
 
 impl MixModel {
     /// A fresh model for `vocab`, with `params` as read from the frame header.
@@ -388,15 +394,14 @@ impl MixModel {
             lens.push(b.len().min(8) as u8);
         }
         let mut m = Self::with_tails(params, tails, lens, raw_len)?;
-        if m.x & 16 != 0 {
-            // Code the rank of the token in byte order, so the tree is a trie over bytes.
-            let mut order: Vec<Token> = (0..vocab.len() as Token).collect();
-            order.sort_by(|&a, &b| vocab.token_bytes(a).cmp(vocab.token_bytes(b)));
-            for (r, &t) in order.iter().enumerate() {
-                m.rank[t as usize] = r as u32;
-            }
-            m.unrank = order;
+        // Code the rank of the token in byte order, so that the tree is a trie over bytes
+        // (a single byte sits next to the tokens it begins).
+        let mut order: Vec<Token> = (0..vocab.len() as Token).collect();
+        order.sort_by(|&a, &b| vocab.token_bytes(a).cmp(vocab.token_bytes(b)));
+        for (r, &t) in order.iter().enumerate() {
+            m.rank[t as usize] = r as u32;
         }
+        m.unrank = order;
         Ok(m)
     }
 
@@ -440,8 +445,10 @@ impl MixModel {
                 Mixer::new(MAX_INPUTS, SET0, p.lr, init),
                 Mixer::new(MAX_INPUTS, SET1, p.lr, init),
                 Mixer::new(MAX_INPUTS, SET2, p.lr, init),
+                Mixer::new(MAX_INPUTS, SET3, p.lr, init),
+                Mixer::new(MAX_INPUTS, SET4, p.lr, init),
             ],
-            final_mixer: Mixer::new(N_SETS, FINAL_SETS, 2, 65536 / N_SETS as i32),
+            final_mixer: Mixer::new(N_SETS, FINAL_SETS, 2, 65536 / p.mixers as i32),
             apm1,
             apm2,
             apm3,
@@ -459,7 +466,6 @@ impl MixModel {
             run_counters: vec![[Counter::HALF; 2 * RUN_CLASSES]; MAX_ORDERS],
             rank: (0..vocab as u32).collect(),
             unrank: (0..vocab as u32).collect(),
-            x: dev_flags(),
             p,
         })
     }
@@ -535,13 +541,14 @@ const NODEC: u64 = 0x2545_F491_4F6C_DD1D;
 const SET0: usize = (128 + MAX_BITS) * 4;
 const SET1: usize = (MAX_ORDERS + 1) * MAX_BITS;
 const SET2: usize = 256 * 4;
+const SET3: usize = 1024;
+const SET4: usize = (MAX_ORDERS + 1) * 4;
 /// Weight sets of the final mixer.
 const FINAL_SETS: usize = 128 + MAX_BITS;
 
 impl TokenModel for MixModel {
     fn code<C: EntropyCoder>(&mut self, coder: &mut C, token: Token) -> Result<Token> {
         let n_orders = self.orders.len();
-        let x = self.x;
         let token = self.rank.get(token as usize).copied().unwrap_or(0);
         let expected = self.matcher.expected().map(|e| self.rank[e as usize]);
         let mlen = self.matcher.len;
@@ -567,6 +574,11 @@ impl TokenModel for MixModel {
         let mut outs = [0i32; N_SETS];
         let mut run_class = self.run_class;
         let mut run_used = [0u8; MAX_ORDERS];
+        let lr0 = i64::from(self.p.lr);
+        // A faster start: 4× the rate at first, 2× after 16K tokens, → 1×.
+        let lr_eff = lr0 + lr0 * 3 * 16384 / (16384 + i64::from(self.n_tokens));
+        let n_mix = self.p.mixers as usize;
+        let prev_sel = (self.rank[prev as usize] >> self.nbits.saturating_sub(10)) as usize;
         let o2h = (u64::from(prev) << 16 ^ u64::from(prev2)).wrapping_mul(MIXC);
         for depth in 0..self.nbits {
             let rem = self.nbits - 1 - depth;
@@ -597,11 +609,7 @@ impl TokenModel for MixModel {
                 let st = self.lg.stretch(self.state_counters[i][usize::from(s)].p());
                 inputs[k] = st;
                 k += 1;
-                if x & 1 != 0 {
-                    inputs[k] = if self.states.det[usize::from(s)] { st } else { 0 };
-                    k += 1;
-                }
-                if x & 32 != 0 {
+                {
                     let c = usize::from(run_class[i]);
                     inputs[k] = if c > 0 {
                         let e = (self.run_rank[i] >> rem) & 1;
@@ -634,10 +642,8 @@ impl TokenModel for MixModel {
             };
             inputs[k] = mi;
             k += 1;
-            if x & 8 != 0 {
-                inputs[k] = mi2;
-                k += 1;
-            }
+            inputs[k] = mi2;
+            k += 1;
             inputs[k] = 256;
             k += 1;
             let n_in = k;
@@ -647,19 +653,19 @@ impl TokenModel for MixModel {
                 128 + depth as usize
             };
             let ms = if match_ok { match_state } else { 0 };
-            let st = if x & 2 != 0 {
-                outs[0] = self.mixers[0].mix(&inputs[..n_in], place * 4 + ms, &self.lg);
-                outs[1] = self.mixers[1].mix(
-                    &inputs[..n_in],
+            let st = if n_mix > 1 {
+                let runs = run_class[..n_orders].iter().filter(|&&c| c > 0).count();
+                let sets = [
+                    place * 4 + ms,
                     seen * MAX_BITS + depth as usize,
-                    &self.lg,
-                );
-                outs[2] = self.mixers[2].mix(
-                    &inputs[..n_in],
                     last_byte * 4 + (depth as usize).min(3),
-                    &self.lg,
-                );
-                self.final_mixer.mix(&outs, place, &self.lg)
+                    prev_sel,
+                    runs * 4 + ms,
+                ];
+                for ((o, m), &set) in outs.iter_mut().zip(&mut self.mixers).zip(&sets).take(n_mix) {
+                    *o = m.mix(&inputs[..n_in], set, &self.lg);
+                }
+                self.final_mixer.mix(&outs[..n_mix], place, &self.lg)
             } else {
                 self.mixers[0].mix(&inputs[..n_in], place * 4 + ms, &self.lg)
             };
@@ -669,14 +675,10 @@ impl TokenModel for MixModel {
                 as usize
                 & self.apm_mask;
             let a2 = self.apm2.refine(st, actx);
-            let p = if x & 4 != 0 {
-                let a3ctx = ((o2h ^ u64::from(node)).wrapping_mul(PHI) >> 40) as usize
-                    & self.apm_mask;
-                let a3 = self.apm3.refine(st, a3ctx);
-                (p_mix + a1 + a2 + a3 + 2) >> 2
-            } else {
-                (2 * p_mix + a1 + a2 + 2) >> 2
-            };
+            let a3ctx =
+                ((o2h ^ u64::from(node)).wrapping_mul(PHI) >> 40) as usize & self.apm_mask;
+            let a3 = self.apm3.refine(st, a3ctx);
+            let p = (p_mix + a1 + a2 + a3 + 2) >> 2;
             let p16 = ((p as u32) << (16 - PBITS)).clamp(32, 65535 - 32);
             let bit = coder.code_bit((token >> rem) & 1 == 1, p16)?;
 
@@ -687,7 +689,7 @@ impl TokenModel for MixModel {
                 self.table[self.bucket[i] + local] = self.states.next(s, bit);
             }
             self.order0[o0].update(bit, limit, &self.recip);
-            if x & 32 != 0 {
+            {
                 for i in 0..n_orders {
                     let c = run_class[i];
                     if c > 0 {
@@ -703,19 +705,15 @@ impl TokenModel for MixModel {
                 self.matcher.counters[i].update(bit, limit, &self.recip);
                 match_ok = (expected.unwrap_or(0) >> rem) & 1 == u32::from(bit);
             }
-            if x & 2 != 0 {
-                for m in &mut self.mixers {
-                    m.update(&inputs[..n_in], bit);
-                }
-                self.final_mixer.update(&outs, bit);
-            } else {
-                self.mixers[0].update(&inputs[..n_in], bit);
+            for m in &mut self.mixers[..n_mix] {
+                m.update_rate(&inputs[..n_in], bit, lr_eff);
+            }
+            if n_mix > 1 {
+                self.final_mixer.update(&outs[..n_mix], bit);
             }
             self.apm1.update(bit);
             self.apm2.update(bit);
-            if x & 4 != 0 {
-                self.apm3.update(bit);
-            }
+            self.apm3.update(bit);
             value = (value << 1) | u32::from(bit);
             local = (local << 1) | usize::from(bit);
         }
@@ -743,7 +741,7 @@ impl TokenModel for MixModel {
                 self.word = 0;
             }
         }
-        if self.x & 32 != 0 {
+        {
             let r = value;
             for i in 0..n_orders {
                 let e = &mut self.runs[self.run_idx[i]];
@@ -757,7 +755,7 @@ impl TokenModel for MixModel {
             }
         }
         self.hash_contexts();
-        if self.x & 32 != 0 {
+        {
             for i in 0..n_orders {
                 let h = self.ctx_hash[i];
                 let idx = (h.wrapping_mul(PHI) >> self.run_shift) as usize;
@@ -863,7 +861,7 @@ mod tests {
         assert!(MixModel::with_vocab_size(&good, 256).is_ok());
         assert!(MixModel::with_vocab_size(&good, 0).is_err());
         assert!(MixModel::with_vocab_size(&good, MAX_VOCAB + 1).is_err());
-        assert!(MixModel::with_vocab_size(&good[..7], 256).is_err());
+        assert!(MixModel::with_vocab_size(&good[..8], 256).is_err());
         for i in 0..good.len() {
             for bad in [u32::MAX, 1 << 30] {
                 let mut p = good.clone();
@@ -879,7 +877,14 @@ mod tests {
         let mut p = MixParams::for_level(5);
         p.orders = 1;
         assert!(MixParams::from_list(&p.to_list()).is_err());
-        p.orders = 0b11_1111_1110;
+        p.orders = 0b1_1111_1111_1111_1111_0;
+        assert!(MixParams::from_list(&p.to_list()).is_err());
+        p.orders = 1 << (MAX_KIND + 1);
+        assert!(MixParams::from_list(&p.to_list()).is_err());
+        p.orders = 1 << MAX_KIND;
+        p.mixers = 0;
+        assert!(MixParams::from_list(&p.to_list()).is_err());
+        p.mixers = N_SETS as u32 + 1;
         assert!(MixParams::from_list(&p.to_list()).is_err());
         for level in 1..=9 {
             let p = MixParams::for_level(level);
@@ -910,13 +915,16 @@ mod tests {
             let p = MixParams::for_level(level);
             let m = MixModel::with_vocab_size(&p.to_list(), MAX_VOCAB).unwrap();
             let used = m.table.capacity()
+                + m.runs.capacity() * 4
+                + m.run_counters.capacity() * 2 * RUN_CLASSES * 4
+                + (m.rank.capacity() + m.unrank.capacity()) * 4
                 + m.matcher.hist.capacity() * 2
                 + m.matcher.table.capacity() * 4
                 + (m.state_counters.capacity() * 256
                     + m.order0.capacity()
                     + m.matcher.counters.capacity())
                     * 4
-                + (MAX_INPUTS * (SET0 + SET1 + SET2) + N_SETS * FINAL_SETS) * 4
+                + (MAX_INPUTS * (SET0 + SET1 + SET2 + SET3 + SET4) + N_SETS * FINAL_SETS) * 4
                 + (1 << bits_for(MAX_VOCAB)) * 33 * 2
                 + (2 << p.apm_log) * 33 * 2;
             assert!((used as u64) <= p.memory(MAX_VOCAB), "level {level}");

@@ -62,15 +62,12 @@ pub(super) struct States {
     next: Vec<[u8; 2]>,
     /// Total count of a state, used to choose which bucket to replace.
     pub(super) weight: Vec<u8>,
-    /// Whether only one bit value has been seen in the state.
-    pub(super) det: Vec<bool>,
 }
 
 impl States {
     pub(super) fn new() -> Self {
         let mut next = Vec::with_capacity(256);
         let mut weight = Vec::with_capacity(256);
-        let mut det = Vec::with_capacity(256);
         for s in 0..256u32 {
             let (n0, n1) = (s >> 4, s & 15);
             let disc = |n: u32| if n > 2 { n / 2 + 1 } else { n };
@@ -78,9 +75,8 @@ impl States {
             let on1 = (disc(n0) << 4) | (n1 + 1).min(15);
             next.push([on0 as u8, on1 as u8]);
             weight.push((n0 + n1) as u8);
-            det.push((n0 == 0) != (n1 == 0));
         }
-        States { next, weight, det }
+        States { next, weight }
     }
 
     #[inline]
@@ -157,6 +153,7 @@ impl Mixer {
         x
     }
 
+    /// Trains the weights used by the last `mix` with the mixer's own learning rate.
     #[inline]
     pub(super) fn update(&mut self, inputs: &[i32], bit: bool) {
         self.update_rate(inputs, bit, self.lr);
