@@ -2,23 +2,26 @@
 //! decision is predicted by several models whose predictions are mixed, in the style of
 //! lpaq/paq.
 //!
-//! * **Tree.** A token id is coded as its `nbits = ceil(log2 V)` bits, most significant
-//!   first (a balanced binary tree over the ids; ids past `V - 1` are never reachable,
-//!   so a decision whose 1-branch holds only such ids is not coded). Ids 0..=255 are
-//!   the single bytes and learned tokens are numbered in byte order, so within each
-//!   range the decisions separate tokens by their leading bytes.
+//! * **Tree.** A token is coded as the `nbits = ceil(log2 V)` bits of its rank in byte
+//!   order, most significant first (a balanced binary tree over the sorted tokens, so it
+//!   works like a trie over bytes; ranks past `V - 1` are never reachable, so a decision
+//!   whose 1-branch holds only such ranks is not coded).
 //! * **Context models.** For each context of the `orders` mask (the last `k` tokens,
-//!   the last `k` bytes, or the current word), a hashed table of 16-byte buckets holds
-//!   bit-history states: every 4 decisions a bucket is looked up for (context, tree
-//!   node) and its 15 slots hold the states of the next 4 levels of the subtree. A state
-//!   maps to a probability through an adaptive counter per context.
+//!   the last `k` bytes, the current word, the word bigram, two sparse token contexts),
+//!   a hashed table of 16-byte buckets holds bit-history states: every 4 decisions a
+//!   bucket is looked up for (context, tree node) and its 15 slots hold the states of the
+//!   next 4 levels of the subtree. A state maps to a probability through an adaptive
+//!   counter per context.
+//! * **Run model**: per context, the token that last followed it and how often in a row;
+//!   while the path agrees, its bit is predicted with a counter per (count, bit).
 //! * **Order 0**: an adaptive counter per tree node.
 //! * **Match model**: the last `match_min` tokens are hashed to the position after their
 //!   last occurrence; while the following tokens keep agreeing, the token that followed
 //!   is predicted, bit by bit, with a confidence learned per match length.
-//! * **Mixer**: logistic mixing of the stretched predictions with weights chosen by the
-//!   tree node (first 7 levels; deeper: the depth) and the match state, then two APM
-//!   stages (tree node; previous token and node).
+//! * **Mixers**: up to five logistic mixers whose weight sets are selected by different
+//!   small contexts (tree node and match state; contexts seen; last byte; previous token;
+//!   active runs), combined by a final mixer, then three APM stages (tree node; previous
+//!   token; previous two tokens).
 //!
 //! The format is specified in `docs/FORMAT.md` §7.6–7.14.
 //!
@@ -221,11 +224,19 @@ impl MixParams {
         let runs = 4u64 << self.table_log;
         let counters =
             (n_orders * 256 + nodes + 2 * N_LEN as u64 + (MAX_ORDERS * 2 * RUN_CLASSES) as u64) * 4;
-        let mixer = (MAX_INPUTS * (SET0 + SET1 + SET2 + SET3 + SET4) + N_SETS * FINAL_SETS) as u64 * 4;
+        let mixer =
+            (MAX_INPUTS * (SET0 + SET1 + SET2 + SET3 + SET4) + N_SETS * FINAL_SETS) as u64 * 4;
         let apms = (nodes + (2u64 << self.apm_log)) * 33 * 2;
         let tables = 4096 * 2 * 2 + 256 * 3 + 1024 * 4 + vocab as u64 * 9;
         let tables = tables + vocab as u64 * 8;
-        table + runs + matcher + counters + mixer + apms + tables + std::mem::size_of::<MixModel>() as u64
+        table
+            + runs
+            + matcher
+            + counters
+            + mixer
+            + apms
+            + tables
+            + std::mem::size_of::<MixModel>() as u64
     }
 }
 
@@ -233,7 +244,6 @@ impl MixParams {
 fn bits_for(vocab: usize) -> u32 {
     (usize::BITS - vocab.saturating_sub(1).leading_zeros()).max(1)
 }
-
 
 /// The match model: token history, hash of the last `match_min` tokens → position.
 struct Matcher {
@@ -316,7 +326,6 @@ impl Matcher {
         self.table[slot] = self.pos as u32;
     }
 }
-
 
 /// The mixing model (see the module docs).
 pub(crate) struct MixModel {
@@ -671,12 +680,10 @@ impl TokenModel for MixModel {
             };
             let p_mix = self.lg.squash(st);
             let a1 = self.apm1.refine(st, o0);
-            let actx = ((u64::from(prev) << 16 | u64::from(node)).wrapping_mul(PHI) >> 40)
-                as usize
+            let actx = ((u64::from(prev) << 16 | u64::from(node)).wrapping_mul(PHI) >> 40) as usize
                 & self.apm_mask;
             let a2 = self.apm2.refine(st, actx);
-            let a3ctx =
-                ((o2h ^ u64::from(node)).wrapping_mul(PHI) >> 40) as usize & self.apm_mask;
+            let a3ctx = ((o2h ^ u64::from(node)).wrapping_mul(PHI) >> 40) as usize & self.apm_mask;
             let a3 = self.apm3.refine(st, a3ctx);
             let p = (p_mix + a1 + a2 + a3 + 2) >> 2;
             let p16 = ((p as u32) << (16 - PBITS)).clamp(32, 65535 - 32);
@@ -877,7 +884,7 @@ mod tests {
         let mut p = MixParams::for_level(5);
         p.orders = 1;
         assert!(MixParams::from_list(&p.to_list()).is_err());
-        p.orders = 0b1_1111_1111_1111_1111_0;
+        p.orders = 0b11_1111_1111_1111_1110;
         assert!(MixParams::from_list(&p.to_list()).is_err());
         p.orders = 1 << (MAX_KIND + 1);
         assert!(MixParams::from_list(&p.to_list()).is_err());
