@@ -89,7 +89,18 @@ pub(crate) struct MixParams {
     /// Layer-1 mixers (weight-set selectors) in use, 1..=5; with more than one, a final
     /// mixer combines them.
     pub(crate) mixers: u32,
+    /// Optional parts: `FLAG_RUNS` (the run model), `FLAG_APM2`, `FLAG_APM3`.
+    pub(crate) flags: u32,
 }
+
+/// `flags` bit: the run model is in use.
+const FLAG_RUNS: u32 = 1;
+/// `flags` bit: the second APM stage is in use.
+const FLAG_APM2: u32 = 2;
+/// `flags` bit: the third APM stage is in use.
+const FLAG_APM3: u32 = 4;
+/// All valid `flags` bits.
+const FLAGS_ALL: u32 = FLAG_RUNS | FLAG_APM2 | FLAG_APM3;
 
 const TABLE_LOG: std::ops::RangeInclusive<u32> = 8..=26;
 const MATCH_LOG: std::ops::RangeInclusive<u32> = 8..=26;
@@ -106,7 +117,7 @@ impl MixParams {
             tokens << 1 | bytes << 9 | other << 17
         }
         let orders = [
-            ctx(0b11, 0b10, 0b1),
+            ctx(0b11, 0b1, 0b1),
             ctx(0b11, 0b10, 0b1),
             ctx(0b111, 0b11, 0b11),
             ctx(0b111, 0b11, 0b11),
@@ -126,6 +137,7 @@ impl MixParams {
             limit: 255,
             apm_log: [16, 16, 16, 16, 16, 16, 16, 18, 18][l],
             mixers: [1, 2, 3, 3, 5, 5, 5, 5, 5][l],
+            flags: [1, 7, 7, 7, 7, 7, 7, 7, 7][l],
         }
     }
 
@@ -141,6 +153,7 @@ impl MixParams {
             self.limit,
             self.apm_log,
             self.mixers,
+            self.flags,
         ]
     }
 
@@ -156,9 +169,10 @@ impl MixParams {
             limit,
             apm_log,
             mixers,
+            flags,
         ] = list
         else {
-            return Err(corrupt("mixing model needs exactly 9 parameters"));
+            return Err(corrupt("mixing model needs exactly 10 parameters"));
         };
         let p = MixParams {
             orders,
@@ -170,6 +184,7 @@ impl MixParams {
             limit,
             apm_log,
             mixers,
+            flags,
         };
         let ok = orders & !(((1 << MAX_KIND) - 1) << 1) == 0
             && orders.count_ones() as usize <= MAX_ORDERS
@@ -180,7 +195,8 @@ impl MixParams {
             && (1..=1024).contains(&lr)
             && (1..=1023).contains(&limit)
             && APM_LOG.contains(&apm_log)
-            && (1..=N_SETS as u32).contains(&mixers);
+            && (1..=N_SETS as u32).contains(&mixers)
+            && flags & !FLAGS_ALL == 0;
         if ok {
             Ok(p)
         } else {
@@ -221,12 +237,14 @@ impl MixParams {
         } else {
             0
         };
-        let runs = 4u64 << self.table_log;
+        let on = |f: u32, n: u64| if self.flags & f != 0 { n } else { 0 };
+        let runs = on(FLAG_RUNS, 4u64 << self.table_log);
         let counters =
             (n_orders * 256 + nodes + 2 * N_LEN as u64 + (MAX_ORDERS * 2 * RUN_CLASSES) as u64) * 4;
         let mixer =
             (MAX_INPUTS * (SET0 + SET1 + SET2 + SET3 + SET4) + N_SETS * FINAL_SETS) as u64 * 4;
-        let apms = (nodes + (2u64 << self.apm_log)) * 33 * 2;
+        let apms =
+            (nodes + on(FLAG_APM2, 1 << self.apm_log) + on(FLAG_APM3, 1 << self.apm_log)) * 33 * 2;
         let tables = 4096 * 2 * 2 + 256 * 3 + 1024 * 4 + vocab as u64 * 9;
         let tables = tables + vocab as u64 * 8;
         table
@@ -431,15 +449,21 @@ impl MixModel {
         let lg = Logistic::new();
         let orders: Vec<u32> = (1..=MAX_KIND).filter(|k| p.orders >> k & 1 == 1).collect();
         let apm1 = Apm::new(1 << nbits, 7, &lg);
-        let apm2 = Apm::new(1 << p.apm_log, 7, &lg);
-        let apm3 = Apm::new(1 << p.apm_log, 7, &lg);
+        let on = |f: u32, n: usize| if p.flags & f != 0 { n } else { 0 };
+        let apm2 = Apm::new(on(FLAG_APM2, 1 << p.apm_log), 7, &lg);
+        let apm3 = Apm::new(on(FLAG_APM3, 1 << p.apm_log), 7, &lg);
         let init = 16384;
+        let states = States::new();
+        let mut init_counters = [Counter::HALF; 256];
+        for (c, &(n0, n1)) in init_counters.iter_mut().zip(&states.counts) {
+            *c = Counter::with_counts(n0, n1);
+        }
         Ok(MixModel {
             vocab: vocab as u32,
             nbits,
-            states: States::new(),
+            states,
             recip: recip_table(),
-            state_counters: vec![[Counter::HALF; 256]; orders.len()],
+            state_counters: vec![init_counters; orders.len()],
             orders,
             tails,
             lens,
@@ -467,7 +491,7 @@ impl MixModel {
             ctx_hash: [0; MAX_ORDERS],
             bucket: [0; MAX_ORDERS],
             n_tokens: 0,
-            runs: vec![0; 1 << p.table_log],
+            runs: vec![0; on(FLAG_RUNS, 1 << p.table_log)],
             run_shift: 64 - p.table_log,
             run_idx: [0; MAX_ORDERS],
             run_rank: [0; MAX_ORDERS],
@@ -587,6 +611,9 @@ impl TokenModel for MixModel {
         // A faster start: 4× the rate at first, 2× after 16K tokens, → 1×.
         let lr_eff = lr0 + lr0 * 3 * 16384 / (16384 + i64::from(self.n_tokens));
         let n_mix = self.p.mixers as usize;
+        let use_runs = self.p.flags & FLAG_RUNS != 0;
+        let use_apm2 = self.p.flags & FLAG_APM2 != 0;
+        let use_apm3 = self.p.flags & FLAG_APM3 != 0;
         let prev_sel = (self.rank[prev as usize] >> self.nbits.saturating_sub(10)) as usize;
         let o2h = (u64::from(prev) << 16 ^ u64::from(prev2)).wrapping_mul(MIXC);
         for depth in 0..self.nbits {
@@ -618,7 +645,7 @@ impl TokenModel for MixModel {
                 let st = self.lg.stretch(self.state_counters[i][usize::from(s)].p());
                 inputs[k] = st;
                 k += 1;
-                {
+                if use_runs {
                     let c = usize::from(run_class[i]);
                     inputs[k] = if c > 0 {
                         let e = (self.run_rank[i] >> rem) & 1;
@@ -682,10 +709,19 @@ impl TokenModel for MixModel {
             let a1 = self.apm1.refine(st, o0);
             let actx = ((u64::from(prev) << 16 | u64::from(node)).wrapping_mul(PHI) >> 40) as usize
                 & self.apm_mask;
-            let a2 = self.apm2.refine(st, actx);
-            let a3ctx = ((o2h ^ u64::from(node)).wrapping_mul(PHI) >> 40) as usize & self.apm_mask;
-            let a3 = self.apm3.refine(st, a3ctx);
-            let p = (p_mix + a1 + a2 + a3 + 2) >> 2;
+            let mut sum = p_mix + a1;
+            let mut cnt = 2;
+            if use_apm2 {
+                sum += self.apm2.refine(st, actx);
+                cnt += 1;
+            }
+            if use_apm3 {
+                let a3ctx =
+                    ((o2h ^ u64::from(node)).wrapping_mul(PHI) >> 40) as usize & self.apm_mask;
+                sum += self.apm3.refine(st, a3ctx);
+                cnt += 1;
+            }
+            let p = (sum + cnt / 2) / cnt;
             let p16 = ((p as u32) << (16 - PBITS)).clamp(32, 65535 - 32);
             let bit = coder.code_bit((token >> rem) & 1 == 1, p16)?;
 
@@ -696,7 +732,7 @@ impl TokenModel for MixModel {
                 self.table[self.bucket[i] + local] = self.states.next(s, bit);
             }
             self.order0[o0].update(bit, limit, &self.recip);
-            {
+            if use_runs {
                 for i in 0..n_orders {
                     let c = run_class[i];
                     if c > 0 {
@@ -719,8 +755,12 @@ impl TokenModel for MixModel {
                 self.final_mixer.update(&outs[..n_mix], bit);
             }
             self.apm1.update(bit);
-            self.apm2.update(bit);
-            self.apm3.update(bit);
+            if use_apm2 {
+                self.apm2.update(bit);
+            }
+            if use_apm3 {
+                self.apm3.update(bit);
+            }
             value = (value << 1) | u32::from(bit);
             local = (local << 1) | usize::from(bit);
         }
@@ -748,7 +788,8 @@ impl TokenModel for MixModel {
                 self.word = 0;
             }
         }
-        {
+        let use_runs = self.p.flags & FLAG_RUNS != 0;
+        if use_runs {
             let r = value;
             for i in 0..n_orders {
                 let e = &mut self.runs[self.run_idx[i]];
@@ -762,7 +803,7 @@ impl TokenModel for MixModel {
             }
         }
         self.hash_contexts();
-        {
+        if use_runs {
             for i in 0..n_orders {
                 let h = self.ctx_hash[i];
                 let idx = (h.wrapping_mul(PHI) >> self.run_shift) as usize;
@@ -868,7 +909,7 @@ mod tests {
         assert!(MixModel::with_vocab_size(&good, 256).is_ok());
         assert!(MixModel::with_vocab_size(&good, 0).is_err());
         assert!(MixModel::with_vocab_size(&good, MAX_VOCAB + 1).is_err());
-        assert!(MixModel::with_vocab_size(&good[..8], 256).is_err());
+        assert!(MixModel::with_vocab_size(&good[..9], 256).is_err());
         for i in 0..good.len() {
             for bad in [u32::MAX, 1 << 30] {
                 let mut p = good.clone();
@@ -933,7 +974,7 @@ mod tests {
                     * 4
                 + (MAX_INPUTS * (SET0 + SET1 + SET2 + SET3 + SET4) + N_SETS * FINAL_SETS) * 4
                 + (1 << bits_for(MAX_VOCAB)) * 33 * 2
-                + (2 << p.apm_log) * 33 * 2;
+                + (m.apm2.len() + m.apm3.len()) * 2;
             assert!((used as u64) <= p.memory(MAX_VOCAB), "level {level}");
         }
     }

@@ -54,29 +54,93 @@ impl Logistic {
     }
 }
 
-/// Bit-history states: a state is a pair of small counts `(n0, n1)` packed as
-/// `n0 * 16 + n1`, both 0..=15; state 0 means "never seen". Seeing a bit increments its
-/// count and, when the other count is above 2, roughly halves the other one, so the
-/// state favours recent bits in contexts whose statistics change.
+/// Bit-history states: a state stands for a pair of counts `(n0, n1)` of the bits seen in
+/// a context, and for the last bit when both counts are nonzero; state 0 means "never
+/// seen". The pairs are bounded (`BOUND[min(n0, n1)]` caps the larger count, so only
+/// lopsided histories keep large counts). Seeing a bit increments its count and discounts
+/// the other one, so the state favours recent bits in contexts whose statistics change.
 pub(super) struct States {
     next: Vec<[u8; 2]>,
     /// Total count of a state, used to choose which bucket to replace.
     pub(super) weight: Vec<u8>,
+    /// Per state: `(n0, n1)`, for the initial probability of a state's counter.
+    pub(super) counts: Vec<(u8, u8)>,
 }
+
+/// The largest count allowed with a smaller count of 0, 1, 2 …; pairs with both counts
+/// above `BOUND.len() − 1` are not states.
+const BOUND: [u32; 7] = [30, 24, 16, 12, 10, 8, 7];
+/// The last bit is part of the states with both counts nonzero and a total up to this.
+const LAST_MAX: u32 = 8;
 
 impl States {
     pub(super) fn new() -> Self {
-        let mut next = Vec::with_capacity(256);
-        let mut weight = Vec::with_capacity(256);
-        for s in 0..256u32 {
-            let (n0, n1) = (s >> 4, s & 15);
-            let disc = |n: u32| if n > 2 { n / 2 + 1 } else { n };
-            let on0 = ((n0 + 1).min(15) << 4) | disc(n1);
-            let on1 = (disc(n0) << 4) | (n1 + 1).min(15);
-            next.push([on0 as u8, on1 as u8]);
-            weight.push((n0 + n1) as u8);
+        let ok = |n0: u32, n1: u32| {
+            let (lo, hi) = (n0.min(n1), n0.max(n1));
+            (lo as usize) < BOUND.len() && hi <= BOUND[lo as usize]
+        };
+        // States in order of total count, then n1, then last bit: (n0, n1, last).
+        let mut list: Vec<(u32, u32, u32)> = Vec::new();
+        for total in 0..=2 * BOUND[0] {
+            for n1 in 0..=total {
+                let n0 = total - n1;
+                if !ok(n0, n1) {
+                    continue;
+                }
+                if n0 > 0 && n1 > 0 && total <= LAST_MAX {
+                    list.push((n0, n1, 0));
+                    list.push((n0, n1, 1));
+                } else {
+                    list.push((n0, n1, 0));
+                }
+            }
         }
-        States { next, weight }
+        debug_assert!(list.len() <= 256);
+        let index = |n0: u32, n1: u32, last: u32| {
+            let last = if n0 > 0 && n1 > 0 && n0 + n1 <= LAST_MAX {
+                last
+            } else {
+                0
+            };
+            list.iter()
+                .position(|&x| x == (n0, n1, last))
+                .expect("normalized pairs are states") as u8
+        };
+        // The opposite count after a bit: small counts stay, larger ones roughly halve.
+        let disc = |n: u32| if n > 2 { n / 2 + 1 } else { n };
+        let step = |mine: u32, other: u32| {
+            let mut mine = mine + 1;
+            let mut other = disc(other);
+            // Out of bounds: cap this count if it is the larger one, else lower the other.
+            while !ok(mine, other) {
+                if other <= mine && (other as usize) < BOUND.len() {
+                    mine = BOUND[other as usize];
+                } else {
+                    other -= 1;
+                }
+            }
+            (mine, other)
+        };
+        let mut next = Vec::with_capacity(list.len());
+        let mut weight = Vec::with_capacity(list.len());
+        let mut counts = Vec::with_capacity(list.len());
+        for &(n0, n1, _) in &list {
+            let (a0, b1) = step(n0, n1);
+            let (a1, b0) = step(n1, n0);
+            next.push([index(a0, b1, 0), index(b0, a1, 1)]);
+            weight.push((n0 + n1) as u8);
+            counts.push((n0 as u8, n1 as u8));
+        }
+        States {
+            next,
+            weight,
+            counts,
+        }
+    }
+
+    /// The number of states.
+    pub(super) fn len(&self) -> usize {
+        self.next.len()
     }
 
     #[inline]
@@ -98,6 +162,12 @@ pub(super) struct Counter(u32);
 
 impl Counter {
     pub(super) const HALF: Counter = Counter(1 << 31);
+
+    /// A counter at P(1) = `(n1 + 0.5) / (n0 + n1 + 1)`, count 0.
+    pub(super) fn with_counts(n0: u8, n1: u8) -> Counter {
+        let p = ((2 * u32::from(n1) + 1) << 21) / (2 * (u32::from(n0) + u32::from(n1)) + 2);
+        Counter(p << 10)
+    }
 
     /// 12-bit probability.
     #[inline]
@@ -202,6 +272,12 @@ impl Apm {
         ((a * (128 - w) + b * w) >> 11).clamp(1, 4095)
     }
 
+    /// Entries in the table.
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.t.capacity()
+    }
+
     #[inline]
     pub(super) fn update(&mut self, bit: bool) {
         let g = i32::from(bit) << 16;
@@ -240,12 +316,21 @@ mod tests {
         }
         assert!(c.p() > 4000, "{}", c.p());
         let st = States::new();
+        assert!(st.len() <= 256);
         let mut s = 0;
-        for _ in 0..20 {
+        for _ in 0..40 {
             s = st.next(s, true);
         }
-        assert_eq!(s, 15);
+        assert_eq!(st.counts[usize::from(s)], (0, 30));
         s = st.next(s, false);
-        assert_eq!(s, (1 << 4) | 8);
+        assert_eq!(st.counts[usize::from(s)], (1, 16));
+        // Every state's successors are states, and a bit never lowers its own count.
+        for s in 0..st.len() {
+            let (n0, n1) = st.counts[s];
+            let s0 = usize::from(st.next(s as u8, false));
+            let s1 = usize::from(st.next(s as u8, true));
+            assert!(s0 < st.len() && s1 < st.len());
+            assert!(st.counts[s0].0 >= n0 && st.counts[s1].1 >= n1);
+        }
     }
 }
