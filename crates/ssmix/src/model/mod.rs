@@ -69,7 +69,7 @@ impl ModelConfig {
         let budget = crate::tokenizer::vocab_budget(len);
         match self.kind {
             ModelKind::Baseline => budget,
-            ModelKind::Mix => budget.min(mix::VOCAB_BUDGET),
+            ModelKind::Mix => budget.min(mix::vocab_budget(len)),
             ModelKind::Paper => paper::PaperParams::from_list(&self.params)
                 .map_or(budget, |p| budget.min(p.vocab_cap as usize)),
         }
