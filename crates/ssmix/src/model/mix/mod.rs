@@ -253,7 +253,7 @@ impl MixParams {
             (MAX_INPUTS * (SET0 + SET1 + SET2 + SET3 + SET4) + N_SETS * FINAL_SETS) as u64 * 4;
         let apms =
             (nodes + on(FLAG_APM2, 1 << self.apm_log) + on(FLAG_APM3, 1 << self.apm_log)) * 33 * 2;
-        let tables = 4096 * 2 * 2 + 256 * 3 + 1024 * 4 + vocab as u64 * 9;
+        let tables = 4096 * 2 * 2 + 256 * 5 + 1024 * 4 + vocab as u64 * 9;
         let tables = tables + vocab as u64 * 8;
         table
             + runs
@@ -876,6 +876,14 @@ mod tests {
         round_trip(&params, 2, &[1, 0, 1, 1, 0]);
         round_trip(&params, 256, &(0..256).collect::<Vec<_>>());
         round_trip(&params, 300, &[]);
+        // Without the optional parts (run model, APM2, APM3) and with only some of them.
+        for flags in [0, FLAG_RUNS, FLAG_APM3] {
+            let mut p = MixParams::from_list(&params).unwrap();
+            p.flags = flags;
+            let toks: Vec<u32> = (0..3000).map(|i| (i * i / 7 % 300) as u32).collect();
+            let a = round_trip(&p.to_list(), 300, &toks);
+            assert!(a.len() < 3000, "flags {flags}: {} bytes", a.len());
+        }
         let all: Vec<u32> = (0..MAX_VOCAB as u32)
             .rev()
             .chain([65_535, 0, 65_535])
