@@ -24,12 +24,14 @@
 //!
 //! All arithmetic is integer (the logistic table is built once from `detmath::exp`).
 
+mod ssm_input;
 mod tables;
 
 use super::TokenModel;
 use crate::coder::EntropyCoder;
 use crate::error::{Result, corrupt};
 use crate::tokenizer::{MAX_VOCAB, Token, Vocab};
+use ssm_input::{SsmInput, SsmList};
 use tables::{Apm, Counter, Logistic, Mixer, PBITS, States, recip_table};
 
 /// The most context orders a model may use.
@@ -71,6 +73,9 @@ pub(crate) struct MixParams {
     pub(crate) limit: u32,
     /// The second APM stage has 2^apm_log contexts.
     pub(crate) apm_log: u32,
+    /// The SSM input's settings (`SsmConfig::to_params`), stored after the 8 entries
+    /// above; `None` (a list of 8) disables it. See `ssm_input.rs`.
+    pub(crate) ssm: Option<SsmList>,
 }
 
 const TABLE_LOG: std::ops::RangeInclusive<u32> = 8..=26;
@@ -108,12 +113,13 @@ impl MixParams {
             lr: 8,
             limit: 255,
             apm_log: [16, 16, 16, 16, 16, 16, 16, 16, 18][l],
+            ssm: None,
         }
     }
 
     /// The list stored in the frame header.
     pub(crate) fn to_list(self) -> Vec<u32> {
-        vec![
+        let mut v = vec![
             self.orders,
             self.table_log,
             self.match_log,
@@ -122,11 +128,24 @@ impl MixParams {
             self.lr,
             self.limit,
             self.apm_log,
-        ]
+        ];
+        if let Some(s) = self.ssm {
+            v.extend_from_slice(&s);
+        }
+        v
     }
 
     /// Parses and validates a list read from a frame header.
     pub(crate) fn from_list(list: &[u32]) -> Result<Self> {
+        let (list, ssm) = match list.len() {
+            8 => (list, None),
+            n if n == 8 + SSM_LEN => {
+                let s: SsmList = list[8..].try_into().expect("length checked");
+                ssm_input::parse(&s)?;
+                (&list[..8], Some(s))
+            }
+            _ => return Err(corrupt("mixing model needs 8 or 28 parameters")),
+        };
         let &[
             orders,
             table_log,
@@ -138,7 +157,7 @@ impl MixParams {
             apm_log,
         ] = list
         else {
-            return Err(corrupt("mixing model needs exactly 8 parameters"));
+            return Err(corrupt("mixing model needs 8 or 28 parameters"));
         };
         let p = MixParams {
             orders,
@@ -149,6 +168,7 @@ impl MixParams {
             lr,
             limit,
             apm_log,
+            ssm,
         };
         let ok = orders & !(((1 << (2 * MAX_ORDER_LEN + 1)) - 1) << 1) == 0
             && orders.count_ones() as usize <= MAX_ORDERS
@@ -203,7 +223,18 @@ impl MixParams {
         let mixer = (MAX_INPUTS * MIXER_CONTEXTS * 4) as u64;
         let apms = (nodes + (1u64 << self.apm_log)) * 33 * 2;
         let tables = 4096 * 2 * 2 + 256 * 3 + 1024 * 4 + vocab as u64 * 9;
-        table + matcher + counters + mixer + apms + tables + std::mem::size_of::<MixModel>() as u64
+        let ssm = self.ssm.map_or(0, |s| {
+            // The mixer's weight sets have one more weight.
+            ssm_input::memory(&s) + (MIXER_CONTEXTS * 4) as u64 + SSM_INPUT_BYTES
+        });
+        table
+            + matcher
+            + counters
+            + mixer
+            + apms
+            + tables
+            + ssm
+            + std::mem::size_of::<MixModel>() as u64
     }
 }
 
@@ -211,6 +242,11 @@ impl MixParams {
 fn bits_for(vocab: usize) -> u32 {
     (usize::BITS - vocab.saturating_sub(1).leading_zeros()).max(1)
 }
+
+/// Entries of the SSM input's settings list.
+const SSM_LEN: usize = crate::model::ssm::N_PARAMS;
+/// Size of the SSM input's own struct (it is boxed).
+const SSM_INPUT_BYTES: u64 = std::mem::size_of::<SsmInput>() as u64;
 
 /// Mixer weight sets: tree node for the first 7 levels, else depth; × match state (4).
 const MIXER_CONTEXTS: usize = (128 + MAX_BITS) * 4;
@@ -325,6 +361,8 @@ pub(crate) struct MixModel {
     apm1: Apm,
     apm2: Apm,
     apm_mask: usize,
+    /// The SSM input (`MixParams::ssm`), an extra mixer input before the bias.
+    ssm: Option<Box<SsmInput>>,
     /// The last tokens, most recent first.
     history: [u32; MAX_ORDER_LEN as usize],
     /// Context hashes of the orders for the current token.
@@ -370,6 +408,11 @@ impl MixModel {
             .collect();
         let apm1 = Apm::new(1 << nbits, 7, &lg);
         let apm2 = Apm::new(1 << p.apm_log, 7, &lg);
+        let ssm = match &p.ssm {
+            Some(s) => Some(Box::new(SsmInput::new(s, vocab)?)),
+            None => None,
+        };
+        let n_inputs = MAX_INPUTS + usize::from(ssm.is_some());
         Ok(MixModel {
             vocab: vocab as u32,
             nbits,
@@ -385,10 +428,11 @@ impl MixModel {
             table_shift: 64 - p.table_log,
             order0: vec![Counter::HALF; 1 << nbits],
             matcher: Matcher::new(&p),
-            mixer: Mixer::new(MAX_INPUTS, MIXER_CONTEXTS, p.lr),
+            mixer: Mixer::new(n_inputs, MIXER_CONTEXTS, p.lr),
             apm1,
             apm2,
             apm_mask: (1 << p.apm_log) - 1,
+            ssm,
             lg,
             history: [0; MAX_ORDER_LEN as usize],
             ctx_hash: [0; MAX_ORDERS],
@@ -475,7 +519,10 @@ impl TokenModel for MixModel {
         let prev = self.history[0];
         let mut value = 0u32;
         let mut local = 1usize;
-        let mut inputs = [0i32; MAX_INPUTS];
+        let mut inputs = [0i32; MAX_INPUTS + 1];
+        if let Some(s) = &mut self.ssm {
+            s.prepare();
+        }
         let mut slot_state = [0u8; MAX_ORDERS];
         for depth in 0..self.nbits {
             let rem = self.nbits - 1 - depth;
@@ -510,8 +557,17 @@ impl TokenModel for MixModel {
                 }
                 _ => 0,
             };
-            inputs[n_orders + 2] = 256;
-            let n_in = n_orders + 3;
+            let mut n_in = n_orders + 2;
+            if let Some(s) = &self.ssm {
+                // 0-branch: ids lo..mid; 1-branch: mid..hi (clipped to V).
+                let lo = (value << 1) << rem;
+                let mid = lo + (1 << rem);
+                let hi = (lo + (2 << rem)).min(self.vocab);
+                inputs[n_in] = s.stretch(lo as usize, mid as usize, hi as usize);
+                n_in += 1;
+            }
+            inputs[n_in] = 256;
+            n_in += 1;
             let place = if depth < 7 {
                 node as usize
             } else {
@@ -568,6 +624,9 @@ impl TokenModel for MixModel {
         }
         self.hash_contexts();
         self.matcher.update(t);
+        if let Some(s) = &mut self.ssm {
+            s.observe(t);
+        }
         Ok(t)
     }
 }
