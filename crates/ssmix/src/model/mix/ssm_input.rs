@@ -7,7 +7,7 @@
 //! branch has a finite logit), and integer prefix sums over the token ids. A decision
 //! whose 0-branch holds the ids `lo..mid` and 1-branch `mid..hi` then costs O(1):
 //! `P(1) = S(mid..hi) / S(lo..hi)`, given to the mixer as the logit
-//! `round(256·ln(S1 / S0))` clamped to ±2047 (`detmath::ln`, exact integer sums, one
+//! `256·ln(S1 / S0)` rounded and clamped to ±2047 (`detmath::ln`, exact integer sums, one
 //! IEEE division). After the token is coded the SSM observes it (and trains every
 //! `chunk` tokens).
 //!
@@ -36,8 +36,10 @@ pub(crate) type SsmList = [u32; N_PARAMS];
 /// Measured (enwik8_1M, `ssmix -N -c`, user time; without the SSM every level codes
 /// ~1.850 bpb at ~500 KB/s): this config at level 9: 1.8395 bpb, 52 KB/s each way; width
 /// 8 at level 8: 1.8434, 86 KB/s; width 8, state 8, Adam steps 2/1/1, rate 0.01 at level
-/// 7: 1.8447, 144 KB/s (too little gain for the speed at levels 7–8). Two layers of width
-/// 32 at level 9 (modelrt): 1.8364 at ~21 KB/s. On the first 300 KB at level 5's settings
+/// 7: 1.8447, 144 KB/s (too little gain for the speed at levels 7–8). At level 9
+/// (modelrt, BPTT, rate 0.006): one layer of width 32: 1.8359 at ~35 KB/s; two layers of
+/// width 32: 1.8364 at ~21 KB/s. Width 16 leaves most of level 9's time budget to the
+/// context models. On the first 300 KB at level 5's settings
 /// wider states, shorter chunks, more Adam steps, no label smoothing, an APM or mixer
 /// weight sets selected by the SSM's logit, and a second (linear) SSM input each moved the
 /// result by at most ±0.002 bpb.
@@ -113,8 +115,10 @@ impl SsmInput {
         let s0 = self.cum[mid] - self.cum[lo];
         let s1 = self.cum[hi] - self.cum[mid];
         let x = 256.0 * detmath::ln(s1 as f32 / s0 as f32);
-        // |x| ≤ 256·ln(2^25) < 4500, so the conversion is exact after rounding.
-        (x.round() as i32).clamp(-2047, 2047)
+        // Round half away from zero with an f32 add and a truncating conversion (no libm);
+        // |x| ≤ 256·ln(2^25) < 4500 fits an i32.
+        let h = if x < 0.0 { -0.5 } else { 0.5 };
+        ((x + h) as i32).clamp(-2047, 2047)
     }
 
     /// Learns the coded token.
