@@ -27,12 +27,14 @@
 //!
 //! All arithmetic is integer (the logistic table is built once from `detmath::exp`).
 
+mod ssm_input;
 mod tables;
 
 use super::TokenModel;
 use crate::coder::EntropyCoder;
 use crate::error::{Result, corrupt};
 use crate::tokenizer::{MAX_VOCAB, Token, Vocab};
+use ssm_input::{SsmInput, SsmList};
 use tables::{Apm, Counter, Logistic, Mixer, PBITS, States, recip_table};
 
 /// The most context orders a model may use.
@@ -99,6 +101,9 @@ pub(crate) struct MixParams {
     pub(crate) mixers: u32,
     /// Optional parts: `FLAG_RUNS` (the run model), `FLAG_APM2`, `FLAG_APM3`.
     pub(crate) flags: u32,
+    /// The SSM input's settings (`SsmConfig::to_params`), stored after the 8 entries
+    /// above; `None` (a list of 8) disables it. See `ssm_input.rs`.
+    pub(crate) ssm: Option<SsmList>,
 }
 
 /// `flags` bit: the run model is in use.
@@ -146,12 +151,13 @@ impl MixParams {
             apm_log: [16, 16, 16, 16, 16, 16, 16, 18, 18][l],
             mixers: [1, 2, 3, 3, 5, 5, 5, 5, 5][l],
             flags: [1, 7, 7, 7, 7, 7, 7, 7, 7][l],
+            ssm: ssm_input::level_config(level.clamp(1, 9)),
         }
     }
 
     /// The list stored in the frame header.
     pub(crate) fn to_list(self) -> Vec<u32> {
-        vec![
+        let mut v = vec![
             self.orders,
             self.table_log,
             self.match_log,
@@ -162,11 +168,24 @@ impl MixParams {
             self.apm_log,
             self.mixers,
             self.flags,
-        ]
+        ];
+        if let Some(s) = self.ssm {
+            v.extend_from_slice(&s);
+        }
+        v
     }
 
     /// Parses and validates a list read from a frame header.
     pub(crate) fn from_list(list: &[u32]) -> Result<Self> {
+        let (list, ssm) = match list.len() {
+            10 => (list, None),
+            n if n == 10 + SSM_LEN => {
+                let s: SsmList = list[10..].try_into().expect("length checked");
+                ssm_input::parse(&s)?;
+                (&list[..10], Some(s))
+            }
+            _ => return Err(corrupt("mixing model needs 10 or 30 parameters")),
+        };
         let &[
             orders,
             table_log,
@@ -180,7 +199,7 @@ impl MixParams {
             flags,
         ] = list
         else {
-            return Err(corrupt("mixing model needs exactly 10 parameters"));
+            return Err(corrupt("mixing model needs 10 or 30 parameters"));
         };
         let p = MixParams {
             orders,
@@ -193,6 +212,7 @@ impl MixParams {
             apm_log,
             mixers,
             flags,
+            ssm,
         };
         let ok = orders & !(((1 << MAX_KIND) - 1) << 1) == 0
             && orders.count_ones() as usize <= MAX_ORDERS
@@ -255,6 +275,12 @@ impl MixParams {
             (nodes + on(FLAG_APM2, 1 << self.apm_log) + on(FLAG_APM3, 1 << self.apm_log)) * 33 * 2;
         let tables = 4096 * 2 * 2 + 256 * 5 + 1024 * 4 + vocab as u64 * 9;
         let tables = tables + vocab as u64 * 8;
+        let ssm = self.ssm.map_or(0, |s| {
+            // Every layer-1 weight set has one more weight.
+            ssm_input::memory(&s)
+                + ((SET0 + SET1 + SET2 + SET3 + SET4) * 4) as u64
+                + SSM_INPUT_BYTES
+        });
         table
             + runs
             + matcher
@@ -262,6 +288,7 @@ impl MixParams {
             + mixer
             + apms
             + tables
+            + ssm
             + std::mem::size_of::<MixModel>() as u64
     }
 }
@@ -270,6 +297,11 @@ impl MixParams {
 fn bits_for(vocab: usize) -> u32 {
     (usize::BITS - vocab.saturating_sub(1).leading_zeros()).max(1)
 }
+
+/// Entries of the SSM input's settings list.
+const SSM_LEN: usize = crate::model::ssm::N_PARAMS;
+/// Size of the SSM input's own struct (it is boxed).
+const SSM_INPUT_BYTES: u64 = std::mem::size_of::<SsmInput>() as u64;
 
 /// The match model: token history, hash of the last `match_min` tokens → position.
 struct Matcher {
@@ -385,6 +417,8 @@ pub(crate) struct MixModel {
     apm2: Apm,
     apm3: Apm,
     apm_mask: usize,
+    /// The SSM input (`MixParams::ssm`), an extra mixer input before the bias.
+    ssm: Option<Box<SsmInput>>,
     /// The last tokens, most recent first.
     history: [u32; MAX_ORDER_LEN as usize],
     /// Context hashes of the orders for the current token.
@@ -466,6 +500,11 @@ impl MixModel {
         for (c, &(n0, n1)) in init_counters.iter_mut().zip(&states.counts) {
             *c = Counter::with_counts(n0, n1);
         }
+        let ssm = match &p.ssm {
+            Some(s) => Some(Box::new(SsmInput::new(s, vocab)?)),
+            None => None,
+        };
+        let n_inputs = MAX_INPUTS + usize::from(ssm.is_some());
         Ok(MixModel {
             vocab: vocab as u32,
             nbits,
@@ -483,17 +522,18 @@ impl MixModel {
             order0: vec![Counter::HALF; 1 << nbits],
             matcher: Matcher::new(&p),
             mixers: [
-                Mixer::new(MAX_INPUTS, SET0, p.lr, init),
-                Mixer::new(MAX_INPUTS, SET1, p.lr, init),
-                Mixer::new(MAX_INPUTS, SET2, p.lr, init),
-                Mixer::new(MAX_INPUTS, SET3, p.lr, init),
-                Mixer::new(MAX_INPUTS, SET4, p.lr, init),
+                Mixer::new(n_inputs, SET0, p.lr, init),
+                Mixer::new(n_inputs, SET1, p.lr, init),
+                Mixer::new(n_inputs, SET2, p.lr, init),
+                Mixer::new(n_inputs, SET3, p.lr, init),
+                Mixer::new(n_inputs, SET4, p.lr, init),
             ],
             final_mixer: Mixer::new(N_SETS, FINAL_SETS, 2, 65536 / p.mixers as i32),
             apm1,
             apm2,
             apm3,
             apm_mask: (1 << p.apm_log) - 1,
+            ssm,
             lg,
             history: [0; MAX_ORDER_LEN as usize],
             ctx_hash: [0; MAX_ORDERS],
@@ -610,7 +650,10 @@ impl TokenModel for MixModel {
         let last_byte = (self.text & 255) as usize;
         let mut value = 0u32;
         let mut local = 1usize;
-        let mut inputs = [0i32; MAX_INPUTS];
+        let mut inputs = [0i32; MAX_INPUTS + 1];
+        if let Some(s) = &mut self.ssm {
+            s.prepare(&self.unrank);
+        }
         let mut slot_state = [0u8; MAX_ORDERS];
         let mut outs = [0i32; N_SETS];
         let mut run_class = self.run_class;
@@ -688,6 +731,14 @@ impl TokenModel for MixModel {
             k += 1;
             inputs[k] = mi2;
             k += 1;
+            if let Some(s) = &self.ssm {
+                // Ranks: 0-branch lo..mid, 1-branch mid..hi (clipped to V).
+                let lo = (value << 1) << rem;
+                let mid = lo + (1 << rem);
+                let hi = (lo + (2 << rem)).min(self.vocab);
+                inputs[k] = s.stretch(lo as usize, mid as usize, hi as usize);
+                k += 1;
+            }
             inputs[k] = 256;
             k += 1;
             let n_in = k;
@@ -833,6 +884,9 @@ impl TokenModel for MixModel {
             }
         }
         self.matcher.update(t);
+        if let Some(s) = &mut self.ssm {
+            s.observe(t);
+        }
         Ok(t)
     }
 }
@@ -977,7 +1031,8 @@ mod tests {
     fn memory_estimate_covers_allocations() {
         for level in [1, 5, 9] {
             let p = MixParams::for_level(level);
-            let m = MixModel::with_vocab_size(&p.to_list(), MAX_VOCAB).unwrap();
+            // Without the SSM input (it refuses V > 4096; ssm_input.rs tests its bound).
+            let m = MixModel::with_vocab_size(&p.to_list()[..10], MAX_VOCAB).unwrap();
             let used = m.table.capacity()
                 + m.runs.capacity() * 4
                 + m.run_counters.capacity() * 2 * RUN_CLASSES * 4

@@ -1,0 +1,303 @@
+//! The SSM input of the mixing model: an online-trained selective SSM ([`Ssm`]) predicts
+//! the next token over the whole vocabulary, and each binary decision of the token tree
+//! gets the SSM's conditional probability of its 1-branch as one more mixer input.
+//!
+//! Per token: softmax of the SSM's logits (`kernels::softmax`, fixed reduction order),
+//! each probability quantised to an integer weight `q = ⌊p·2^24⌋ + 1` (never 0, so every
+//! branch has a finite logit), and integer prefix sums in the tree's order (token ranks,
+//! see `mod.rs`). A decision whose 0-branch holds the ranks `lo..mid` and 1-branch
+//! `mid..hi` then costs O(1):
+//! `P(1) = S(mid..hi) / S(lo..hi)`, given to the mixer as the logit
+//! `256·ln(S1 / S0)` rounded and clamped to ±2047 (`detmath::ln`, exact integer sums, one
+//! IEEE division). After the token is coded the SSM observes it (and trains every
+//! `chunk` tokens).
+//!
+//! Specified in `docs/FORMAT.md` §7.14a.
+
+use crate::detmath;
+use crate::error::{Result, corrupt};
+use crate::kernels;
+use crate::model::ssm::{GradMode, N_PARAMS, Ssm, SsmConfig};
+use crate::tokenizer::Token;
+
+/// Largest vocabulary the SSM input accepts: its cost and memory grow with `V·d_model`
+/// and the encoder's mixing-model vocabulary is at most 512 (`VOCAB_BUDGET`).
+pub(crate) const SSM_MAX_VOCAB: usize = 4096;
+
+/// Scale of the quantised probabilities (2^24): with `V ≤ 4096` the sum stays below 2^25.
+const Q_SCALE: f32 = 16_777_216.0;
+
+/// The SSM's settings as stored after the mixing model's own parameters.
+pub(crate) type SsmList = [u32; N_PARAMS];
+
+/// The SSM input a level uses, if any: only level 9, whose speed budget (≥ 20 KB/s) it
+/// fits. It is the reference SSM (`SsmConfig::reference`) narrowed to one layer of width
+/// 16, with a 3× higher learning rate and gradients through each chunk (BPTT).
+///
+/// Measured (enwik8_1M, `ssmix -N -c`, user time; without the SSM every level codes
+/// ~1.850 bpb at ~500 KB/s): this config at level 9: 1.8395 bpb, 52 KB/s each way; width
+/// 8 at level 8: 1.8434, 86 KB/s; width 8, state 8, Adam steps 2/1/1, rate 0.01 at level
+/// 7: 1.8447, 144 KB/s (too little gain for the speed at levels 7–8). At level 9
+/// (modelrt, BPTT, rate 0.006): one layer of width 32: 1.8359 at ~35 KB/s; two layers of
+/// width 32: 1.8364 at ~21 KB/s. Width 16 leaves most of level 9's time budget to the
+/// context models. On the first 300 KB at level 5's settings
+/// wider states, shorter chunks, more Adam steps, no label smoothing, an APM or mixer
+/// weight sets selected by the SSM's logit, and a second (linear) SSM input each moved the
+/// result by at most ±0.002 bpb.
+pub(crate) fn level_config(level: u8) -> Option<SsmList> {
+    if level != 9 {
+        return None;
+    }
+    let mut cfg = SsmConfig::reference();
+    cfg.d_model = 16;
+    cfg.n_layers = 1;
+    cfg.lr = 0.006;
+    cfg.grad_mode = GradMode::Bptt;
+    Some(
+        cfg.to_params()
+            .try_into()
+            .expect("SsmConfig::to_params has N_PARAMS entries"),
+    )
+}
+
+/// Validates a stored SSM setting list.
+pub(crate) fn parse(list: &SsmList) -> Result<SsmConfig> {
+    SsmConfig::from_params(list)
+}
+
+/// Upper bound on the bytes the SSM input allocates (vocabulary at most `SSM_MAX_VOCAB`).
+pub(crate) fn memory(list: &SsmList) -> u64 {
+    parse(list).map_or(0, |cfg| {
+        cfg.memory_estimate(SSM_MAX_VOCAB) + 8 * SSM_MAX_VOCAB as u64 + 64
+    })
+}
+
+/// The SSM and its per-token prefix sums.
+pub(super) struct SsmInput {
+    ssm: Ssm,
+    /// Softmax scratch (`V`).
+    probs: Vec<f32>,
+    /// `cum[r]` = sum of the quantised probabilities of the ranks `< r` (`V + 1` entries).
+    cum: Vec<u32>,
+}
+
+impl SsmInput {
+    /// A fresh SSM input for `vocab` tokens (error if `vocab > SSM_MAX_VOCAB`).
+    pub(super) fn new(list: &SsmList, vocab: usize) -> Result<Self> {
+        let cfg = parse(list)?;
+        if vocab == 0 || vocab > SSM_MAX_VOCAB {
+            return Err(corrupt(
+                "vocabulary too large for the mixing model's SSM input",
+            ));
+        }
+        Ok(SsmInput {
+            ssm: Ssm::new(cfg, vocab),
+            probs: vec![0.0; vocab],
+            cum: vec![0; vocab + 1],
+        })
+    }
+
+    /// Computes the prefix sums of the SSM's prediction for the next token. Call once per
+    /// token, before its first [`SsmInput::stretch`].
+    /// The sums run over the tree's order: rank `r` is token `unrank[r]`.
+    pub(super) fn prepare(&mut self, unrank: &[Token]) {
+        kernels::softmax(self.ssm.logits(), &mut self.probs);
+        let mut acc = 0u32;
+        for (c, &t) in self.cum[1..].iter_mut().zip(unrank) {
+            let p = self.probs[t as usize];
+            // `as` saturates (p ≤ 1 up to rounding, so q ≤ 2^24 + 1).
+            acc += (p * Q_SCALE) as u32 + 1;
+            *c = acc;
+        }
+    }
+
+    /// The SSM's logit (scaled by 256, in −2047..=2047) that the next token is in
+    /// `mid..hi` rather than `lo..mid` (`lo < mid < hi ≤ V`).
+    #[inline]
+    pub(super) fn stretch(&self, lo: usize, mid: usize, hi: usize) -> i32 {
+        let s0 = self.cum[mid] - self.cum[lo];
+        let s1 = self.cum[hi] - self.cum[mid];
+        let x = 256.0 * detmath::ln(s1 as f32 / s0 as f32);
+        // Round half away from zero with an f32 add and a truncating conversion (no libm);
+        // |x| ≤ 256·ln(2^25) < 4500 fits an i32.
+        let h = if x < 0.0 { -0.5 } else { 0.5 };
+        ((x + h) as i32).clamp(-2047, 2047)
+    }
+
+    /// Learns the coded token.
+    pub(super) fn observe(&mut self, t: Token) {
+        self.ssm.observe(t);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{MixModel, MixParams};
+    use super::*;
+    use crate::coder::{RangeDecoder, RangeEncoder};
+    use crate::model::TokenModel;
+    use crate::testutil::splitmix;
+    use crate::tokenizer::MAX_VOCAB;
+
+    fn small_list() -> SsmList {
+        let mut cfg = SsmConfig::reference();
+        cfg.d_model = 8;
+        cfg.n_layers = 1;
+        cfg.d_state = 4;
+        cfg.chunk = 8;
+        cfg.grad_mode = GradMode::Detached;
+        cfg.to_params().try_into().unwrap()
+    }
+
+    /// P(1) of a decision from the float probabilities, for comparison.
+    fn float_p1(probs: &[f32], lo: usize, mid: usize, hi: usize) -> f64 {
+        let s0: f64 = probs[lo..mid].iter().map(|&p| f64::from(p)).sum();
+        let s1: f64 = probs[mid..hi].iter().map(|&p| f64::from(p)).sum();
+        s1 / (s0 + s1)
+    }
+
+    #[test]
+    fn prefix_sums_match_the_softmax() {
+        let v = 300;
+        let mut s = SsmInput::new(&small_list(), v).unwrap();
+        let mut seed = 11;
+        for _ in 0..100 {
+            let t = (splitmix(&mut seed) % v as u64) as Token;
+            s.observe(t);
+        }
+        let ident: Vec<Token> = (0..v as Token).collect();
+        let reversed: Vec<Token> = ident.iter().rev().copied().collect();
+        s.prepare(&reversed);
+        let rev = s.cum.clone();
+        s.prepare(&ident);
+        // In reversed order the first rank is the last id, and the totals agree.
+        assert_eq!(rev[1], s.cum[v] - s.cum[v - 1]);
+        assert_eq!(rev[v], s.cum[v]);
+        let total = s.cum[v];
+        // The quantised weights sum to 2^24 (each floor loses < 1, each token adds 1).
+        let total = i64::from(total);
+        assert!((total - (1 << 24)).abs() <= v as i64, "{total}");
+        assert!(s.cum.windows(2).all(|w| w[1] > w[0]));
+        // Every decision's logit agrees with the float probabilities.
+        for (lo, mid, hi) in [(0, 256, 300), (0, 128, 256), (256, 288, 300), (5, 6, 7)] {
+            let p = float_p1(&s.probs, lo, mid, hi);
+            let st = s.stretch(lo, mid, hi);
+            let want = (256.0 * (p / (1.0 - p)).ln()).clamp(-2047.0, 2047.0);
+            assert!(
+                (f64::from(st) - want).abs() < 3.0,
+                "{lo} {mid} {hi}: {st} vs {want}"
+            );
+        }
+    }
+
+    #[test]
+    fn uniform_before_the_first_token_and_deterministic() {
+        let v = 10;
+        let ident: Vec<Token> = (0..v as Token).collect();
+        let mut a = SsmInput::new(&small_list(), v).unwrap();
+        a.prepare(&ident);
+        // Uniform: 2 ids against 3 ids.
+        let want = (256.0 * (1.5f64).ln()).round() as i32;
+        assert!((a.stretch(0, 2, 5) - want).abs() <= 1);
+        assert_eq!(a.stretch(0, 5, 10), 0);
+        let mut b = SsmInput::new(&small_list(), v).unwrap();
+        let mut seed = 5;
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..200 {
+            let t = (splitmix(&mut seed) % 3) as Token;
+            a.observe(t);
+            b.observe(t);
+            a.prepare(&ident);
+            b.prepare(&ident);
+            assert_eq!(a.cum, b.cum);
+            seen.insert(a.stretch(0, 1, 10));
+        }
+        // It learns: only ids 0..3 occur, so the SSM moves away from uniform.
+        assert!(a.stretch(0, 3, 10) < -300, "{}", a.stretch(0, 3, 10));
+        assert!(seen.len() > 10);
+    }
+
+    #[test]
+    fn rejects_bad_settings_and_vocabularies() {
+        let good = small_list();
+        assert!(SsmInput::new(&good, SSM_MAX_VOCAB).is_ok());
+        assert!(SsmInput::new(&good, SSM_MAX_VOCAB + 1).is_err());
+        assert!(SsmInput::new(&good, 0).is_err());
+        let mut bad = good;
+        bad[0] = 0;
+        assert!(SsmInput::new(&bad, 256).is_err());
+        assert_eq!(memory(&bad), 0);
+        assert!(memory(&good) > 0);
+        // Through the mixing model's parameter list: 10 entries (off) or 10 + N_PARAMS.
+        let mut p = MixParams::for_level(5);
+        p.ssm = Some(good);
+        let list = p.to_list();
+        assert_eq!(list.len(), 10 + N_PARAMS);
+        assert_eq!(MixParams::from_list(&list).unwrap(), p);
+        assert!(MixParams::from_list(&list[..list.len() - 1]).is_err());
+        let mut bad_list = list.clone();
+        bad_list[10] = 0;
+        assert!(MixParams::from_list(&bad_list).is_err());
+        bad_list[10] = 600;
+        assert!(MixParams::from_list(&bad_list).is_err());
+        assert!(p.memory(MAX_VOCAB) > MixParams::for_level(5).memory(MAX_VOCAB) + memory(&good));
+        assert!(MixModel::with_vocab_size(&list, SSM_MAX_VOCAB + 1).is_err());
+    }
+
+    fn params_with_ssm() -> Vec<u32> {
+        let mut p = MixParams::for_level(5);
+        p.table_log = 12;
+        p.match_log = 12;
+        p.hist_log = 14;
+        p.apm_log = 10;
+        p.ssm = Some(small_list());
+        p.to_list()
+    }
+
+    fn round_trip(params: &[u32], vocab: usize, tokens: &[u32]) -> Vec<u8> {
+        let mut m = MixModel::with_vocab_size(params, vocab).unwrap();
+        let mut enc = RangeEncoder::new();
+        for &t in tokens {
+            assert_eq!(m.code(&mut enc, t).unwrap(), t);
+        }
+        let bytes = enc.finish();
+        let mut m = MixModel::with_vocab_size(params, vocab).unwrap();
+        let mut dec = RangeDecoder::new(&bytes);
+        for (i, &t) in tokens.iter().enumerate() {
+            assert_eq!(m.code(&mut dec, 0).unwrap(), t, "token {i}");
+        }
+        assert!(!dec.overran());
+        bytes
+    }
+
+    #[test]
+    fn mixing_model_round_trips_with_the_ssm_input() {
+        let params = params_with_ssm();
+        round_trip(&params, 1, &[0; 20]);
+        round_trip(&params, 2, &[1, 0, 1, 1, 0]);
+        let mut s = 9;
+        for v in [3usize, 256, 300, 4096] {
+            let toks: Vec<u32> = (0..1500)
+                .map(|_| (splitmix(&mut s) % v as u64) as u32)
+                .collect();
+            let a = round_trip(&params, v, &toks);
+            assert_eq!(a, round_trip(&params, v, &toks), "deterministic, V = {v}");
+        }
+        // A sequence the SSM can learn but the context models see only at order 1:
+        // a token followed by itself plus one, with random starts. The SSM input changes
+        // the code, and both sides agree on it.
+        let toks: Vec<u32> = (0..3000)
+            .map(|i| {
+                if i % 2 == 0 {
+                    (splitmix(&mut s) % 200) as u32
+                } else {
+                    0
+                }
+            })
+            .collect();
+        let toks: Vec<u32> = toks.chunks(2).flat_map(|c| [c[0], c[0] + 1]).collect();
+        let with = round_trip(&params, 256, &toks);
+        let without = round_trip(&params[..10], 256, &toks);
+        assert_ne!(with, without);
+    }
+}
