@@ -26,7 +26,7 @@ pub(crate) enum Mode {
         With no FILE, or when FILE is -, read standard input and write standard output.",
     after_help = "Levels: -1 (fastest) ... -9 (strongest), default 5; the last one given wins.\n\
         Exit status: 0 success, 1 error, 2 warning (a file was skipped), \
-        141 output pipe closed, 130 interrupted.",
+        141 output pipe closed, 130 interrupted (SIGINT), 143 terminated (SIGTERM).",
     disable_version_flag = true,
     args_override_self = true
 )]
