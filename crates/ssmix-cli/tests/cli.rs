@@ -644,6 +644,16 @@ fn memory_limit_too_small_for_compression_says_how_much_is_needed() {
 }
 
 #[test]
+fn help_states_memory_per_level() {
+    let dir = setup(&[]);
+    let out = ssmix(dir.path()).arg("--help").assert().success();
+    let help = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(help.contains("Memory per thread"), "{help}");
+    assert!(help.contains("-9 ") && help.contains(" MiB"), "{help}");
+    assert!(help.contains("143 terminated (SIGTERM)"), "{help}");
+}
+
+#[test]
 fn trailing_garbage_is_an_error_that_says_so() {
     let data = text(3000, 20);
     let mut packed = compressed(&data);
