@@ -51,7 +51,11 @@ impl Read for Words {
                 let r = self.rng.next_u64();
                 self.word = WORDS[(r & 15) as usize].as_bytes();
                 self.pos = 0;
-                buf[n] = if (r >> 8) % 10 == 0 { b'\n' } else { b' ' };
+                buf[n] = if (r >> 8).is_multiple_of(10) {
+                    b'\n'
+                } else {
+                    b' '
+                };
                 n += 1;
                 continue;
             }
