@@ -24,9 +24,6 @@ pub(crate) enum Mode {
     long_about = "Compress or decompress FILEs in the .ssmix format (in place by default).\n\n\
         `ssmix FILE` writes FILE.ssmix and keeps FILE; `ssmix -d FILE.ssmix` writes FILE. \
         With no FILE, or when FILE is -, read standard input and write standard output.",
-    after_help = "Levels: -1 (fastest) ... -9 (strongest), default 5; the last one given wins.\n\
-        Exit status: 0 success, 1 error, 2 warning (a file was skipped), \
-        141 output pipe closed, 130 interrupted.",
     disable_version_flag = true,
     args_override_self = true
 )]
@@ -129,7 +126,8 @@ struct Cli {
         help_heading = "Compression"
     )]
     preset: Preset,
-    /// Worker threads (0 = one per core); the output never depends on it.
+    /// Worker threads (0 = one per core): blocks compressed or decompressed at once.
+    /// Memory grows with it; the output never depends on it.
     #[arg(
         short = 'T',
         long = "threads",
@@ -138,10 +136,14 @@ struct Cli {
         help_heading = "Compression"
     )]
     threads: usize,
-    /// Block size, e.g. 4M (K, M, G, KiB, MiB, GiB; powers of 1024).
+    /// Block size, e.g. 4M (K, M, G, KiB, MiB, GiB; powers of 1024); default 8M. Blocks
+    /// are coded independently: larger ones compress better, smaller ones give threads
+    /// more to share. A file of known size is cut into equal blocks no larger than this.
     #[arg(short = 'B', long = "block-size", value_name = "SIZE", value_parser = parse_size, help_heading = "Compression")]
     block_size: Option<u64>,
-    /// Memory limit, e.g. 512M (0 = none); decompression refuses frames above it.
+    /// Memory limit, e.g. 512M (0 = none). Fewer threads are used to stay within it
+    /// (the output is the same); if one thread needs more, compression fails and
+    /// decompression refuses the frame, saying how much is needed.
     #[arg(short = 'M', long = "memlimit", alias = "memory", value_name = "SIZE", value_parser = parse_size, help_heading = "Compression")]
     memlimit: Option<u64>,
     /// Do not store a content checksum.
@@ -192,7 +194,9 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let matches = Cli::command().try_get_matches_from(args)?;
+    let matches = Cli::command()
+        .after_help(after_help())
+        .try_get_matches_from(args)?;
     let cli = Cli::from_arg_matches(&matches)?;
     if cli.version {
         return Ok(Request::Version);
@@ -200,6 +204,39 @@ where
     config(&cli, &matches)
         .map(|c| Request::Run(Box::new(c)))
         .map_err(|e| Cli::command().error(clap::error::ErrorKind::ValueValidation, e))
+}
+
+/// Levels with the memory each thread needs at the default block size, and the exit
+/// statuses.
+fn after_help() -> String {
+    // Consecutive levels that need the same memory share a line: "-5 … -7  105 MiB".
+    let mut groups: Vec<(u8, u8, u64)> = Vec::new();
+    for level in (1..=9).filter_map(|l| Level::new(l).ok()) {
+        let need = Options::new().level(level).memory_per_thread();
+        match groups.last_mut() {
+            Some((_, last, n)) if *n == need => *last = level.get(),
+            _ => groups.push((level.get(), level.get(), need)),
+        }
+    }
+    let lines: Vec<String> = groups
+        .iter()
+        .map(|&(first, last, need)| {
+            let levels = if first == last {
+                format!("-{first}")
+            } else {
+                format!("-{first} … -{last}")
+            };
+            format!("  {levels:<8}  {}", human_size(need))
+        })
+        .collect();
+    format!(
+        "Levels: -1 (fastest) ... -9 (strongest), default 5; the last one given wins.\n\
+         Memory per thread at the default block size (-T N needs N times it; files smaller \
+         than a block need less):\n{}\n\
+         Exit status: 0 success, 1 error, 2 warning (a file was skipped), \
+         141 output pipe closed, 130 interrupted (SIGINT), 143 terminated (SIGTERM).",
+        lines.join("\n")
+    )
 }
 
 /// The id among `ids` given last on the command line, if any.

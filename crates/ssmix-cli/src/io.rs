@@ -21,25 +21,48 @@ fn current_temp() -> MutexGuard<'static, Option<PathBuf>> {
     CURRENT_TEMP.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Exit status after SIGINT, SIGTERM or SIGHUP. ctrlc runs one handler for all of them
-/// without saying which arrived, so the conventional SIGINT status is used for all.
-pub(crate) const EXIT_INTERRUPTED: u8 = 130;
+/// Exit status after Ctrl-C where signals cannot be told apart (128 + SIGINT).
+#[cfg(not(unix))]
+const EXIT_INTERRUPTED: u8 = 130;
+
+/// Removes the temporary output file (if any) and exits with `status`. Holds the lock
+/// until exit, so the main thread cannot create or rename a temporary file in between.
+fn clean_up_and_exit(status: i32) -> ! {
+    let guard = current_temp();
+    if let Some(path) = guard.as_ref() {
+        let _ = fs::remove_file(path);
+    }
+    std::process::exit(status)
+}
 
 /// Installs the SIGINT/SIGTERM/SIGHUP handler that removes the temporary output file
-/// and exits with [`EXIT_INTERRUPTED`].
+/// and exits with 128 + the signal number (130 for SIGINT, 143 for SIGTERM, 129 for
+/// SIGHUP), the status a shell shows for a process killed by that signal.
+#[cfg(unix)]
 pub(crate) fn install_signal_handler() {
-    let result = ctrlc::set_handler(|| {
-        // Keep the lock until exit, so the main thread cannot create or rename a
-        // temporary file in between.
-        let guard = current_temp();
-        if let Some(path) = guard.as_ref() {
-            let _ = fs::remove_file(path);
-        }
-        std::process::exit(i32::from(EXIT_INTERRUPTED));
-    });
-    if let Err(e) = result {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let spawned =
+        signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]).and_then(|mut signals| {
+            std::thread::Builder::new()
+                .name("ssmix-signals".into())
+                .spawn(move || {
+                    if let Some(signal) = signals.forever().next() {
+                        clean_up_and_exit(128 + signal);
+                    }
+                })
+        });
+    if let Err(e) = spawned {
         // Without the handler an interrupt may leave a hidden temporary file, but the
         // output itself is still never half-written under its final name.
+        let _ = writeln!(io::stderr(), "ssmix: cannot install signal handler: {e}");
+    }
+}
+
+/// Installs the Ctrl-C handler that removes the temporary output file and exits with
+/// [`EXIT_INTERRUPTED`].
+#[cfg(not(unix))]
+pub(crate) fn install_signal_handler() {
+    if let Err(e) = ctrlc::set_handler(|| clean_up_and_exit(i32::from(EXIT_INTERRUPTED))) {
         let _ = writeln!(io::stderr(), "ssmix: cannot install signal handler: {e}");
     }
 }
@@ -210,6 +233,8 @@ pub(crate) struct CountingReader<R> {
     inner: R,
     pub(crate) count: u64,
     bar: Option<ProgressBar>,
+    /// Set once the whole input is read (the bar then shows that work goes on).
+    at_end: bool,
 }
 
 impl<R> CountingReader<R> {
@@ -218,6 +243,7 @@ impl<R> CountingReader<R> {
             inner,
             count: 0,
             bar,
+            at_end: false,
         }
     }
 }
@@ -228,6 +254,14 @@ impl<R: Read> Read for CountingReader<R> {
         self.count += n as u64;
         if let Some(bar) = &self.bar {
             bar.inc(n as u64);
+            // Blocks are coded whole, so the last ones (all of a small file) are
+            // still being coded when the input is exhausted: a bar frozen at 100 %
+            // would look hung.
+            let complete = n == 0 || bar.length().is_some_and(|len| self.count >= len);
+            if complete && !buf.is_empty() && !self.at_end {
+                self.at_end = true;
+                crate::progress::finishing(bar);
+            }
         }
         Ok(n)
     }

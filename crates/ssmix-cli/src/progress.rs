@@ -30,6 +30,16 @@ pub(crate) fn bar(enabled: bool, name: &str, total: Option<u64>) -> Option<Progr
     Some(bar)
 }
 
+/// Switches `bar` to a spinner once all input is read: the last blocks (with `-T N`,
+/// up to N of them) are still being coded, which can take seconds per block.
+pub(crate) fn finishing(bar: &ProgressBar) {
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} {msg}: input read ({binary_bytes}), coding the last blocks {elapsed}",
+    ) {
+        bar.set_style(style);
+    }
+}
+
 /// The `-v` line: sizes, ratio (uncompressed / compressed), bits per byte
 /// (8 × compressed / uncompressed) and speed in KB/s (1000 bytes) of uncompressed data.
 pub(crate) fn summary(

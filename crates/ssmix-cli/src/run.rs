@@ -6,10 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
-use indicatif::ProgressBar;
 use ssmix::{Decoder, Encoder, Options};
 
-use crate::args::{Config, Mode};
+use crate::args::{Config, Mode, human_size};
 use crate::io::{AtomicOutput, CountingReader, CountingWriter, same_file, terminal_refusal};
 use crate::list::{self, FileSummary};
 use crate::progress;
@@ -98,9 +97,13 @@ fn explain(e: io::Error) -> anyhow::Error {
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<ssmix::Error>())
     {
-        Some(ssmix::Error::MemoryLimit { .. }) => {
-            anyhow!("{e} (raise the memory limit with -M)")
-        }
+        Some(&ssmix::Error::MemoryLimit { needed, limit }) => anyhow!(
+            "needs {} of memory ({needed} bytes) for one thread but the limit (-M) is {} \
+             ({limit} bytes); raise the limit with -M (compression also needs less at a \
+             lower level or with a smaller block size, -B)",
+            human_size(needed),
+            human_size(limit)
+        ),
         _ => anyhow::Error::new(e),
     }
 }
@@ -220,33 +223,17 @@ impl Runner<'_> {
         let coded = match &dest {
             Dest::Stdout => {
                 let mut w = CountingWriter::new(&mut self.stdout);
-                code(
-                    cfg.mode,
-                    &cfg.options,
-                    &mut reader,
-                    &mut w,
-                    size,
-                    bar.as_ref(),
-                )
-                .map_err(|e| attribute(e, w.failed, &name, "(stdout)"))
-                .map(|()| w.count)
+                code(cfg.mode, &cfg.options, &mut reader, &mut w, size)
+                    .map_err(|e| attribute(e, w.failed, &name, "(stdout)"))
+                    .map(|()| w.count)
             }
             Dest::Discard => {
                 let mut w = CountingWriter::new(io::sink());
-                code(
-                    cfg.mode,
-                    &cfg.options,
-                    &mut reader,
-                    &mut w,
-                    size,
-                    bar.as_ref(),
-                )
-                .map_err(|e| attribute(e, false, &name, ""))
-                .map(|()| w.count)
+                code(cfg.mode, &cfg.options, &mut reader, &mut w, size)
+                    .map_err(|e| attribute(e, false, &name, ""))
+                    .map(|()| w.count)
             }
-            Dest::File(out) => {
-                self.to_file(&mut reader, out, meta.as_ref(), size, &name, bar.as_ref())
-            }
+            Dest::File(out) => self.to_file(&mut reader, out, meta.as_ref(), size, &name),
         };
         if let Some(bar) = &bar {
             bar.finish_and_clear();
@@ -280,13 +267,12 @@ impl Runner<'_> {
         meta: Option<&Metadata>,
         size: Option<u64>,
         name: &str,
-        bar: Option<&ProgressBar>,
     ) -> Result<u64> {
         let out_name = out.display().to_string();
         let temp = AtomicOutput::create(out, meta)
             .with_context(|| format!("{out_name}: cannot create output"))?;
         let mut w = CountingWriter::new(BufWriter::with_capacity(1 << 17, temp.file()));
-        code(self.cfg.mode, &self.cfg.options, reader, &mut w, size, bar)
+        code(self.cfg.mode, &self.cfg.options, reader, &mut w, size)
             .and_then(|()| w.flush())
             .map_err(|e| attribute(e, w.failed, name, &out_name))?;
         let written = w.count;
@@ -331,7 +317,6 @@ fn code<R: Read, W: Write>(
     reader: &mut R,
     writer: &mut W,
     size: Option<u64>,
-    bar: Option<&ProgressBar>,
 ) -> io::Result<()> {
     match mode {
         Mode::Compress => {
@@ -339,12 +324,9 @@ fn code<R: Read, W: Write>(
             if let Some(size) = size {
                 enc.set_content_size(size)?;
             }
+            // The bar turns into a spinner when the input is exhausted
+            // (`CountingReader`): the last blocks are coded after that.
             io::copy(reader, &mut enc)?;
-            // The encoder models whole blocks, so the last one (for small files, all of
-            // the work) runs after the input is read: say so rather than sit at 100%.
-            if let Some(bar) = bar {
-                bar.set_message(format!("{} (compressing last block)", bar.message()));
-            }
             // Always finish: without it the frame has no end mark and checksum.
             enc.finish()?.flush()
         }
@@ -392,19 +374,10 @@ mod tests {
             &mut &data[..],
             &mut packed,
             Some(5000),
-            None,
         )
         .unwrap();
         let mut back = Vec::new();
-        code(
-            Mode::Decompress,
-            &opts,
-            &mut &packed[..],
-            &mut back,
-            None,
-            None,
-        )
-        .unwrap();
+        code(Mode::Decompress, &opts, &mut &packed[..], &mut back, None).unwrap();
         assert_eq!(back, data);
         // A wrong size hint must fail rather than produce a bad frame.
         let err = code(
@@ -413,7 +386,6 @@ mod tests {
             &mut &data[..],
             &mut Vec::new(),
             Some(10),
-            None,
         );
         assert!(err.is_err());
     }

@@ -599,6 +599,73 @@ fn threads_do_not_change_output() {
     assert_eq!(one, two);
     assert_eq!(one, all);
     assert_eq!(ssmix::decompress(&two).unwrap(), data);
+    // Decompression through pipes gives the same content with any thread count.
+    for threads in ["1", "2", "3", "0"] {
+        let out = ssmix(d)
+            .args(["-d", "-T", threads])
+            .write_stdin(one.clone())
+            .assert()
+            .success();
+        assert!(out.get_output().stdout == data, "-d -T {threads}");
+    }
+}
+
+#[test]
+fn memory_limit_too_small_for_compression_says_how_much_is_needed() {
+    let dir = setup(&[("m.txt", &text(50_000, 19))]);
+    let d = dir.path();
+    // Level 9 from a pipe (size unknown: full default blocks) needs hundreds of MiB.
+    ssmix(d)
+        .args(["-9", "-M", "64M"])
+        .write_stdin(text(50_000, 19))
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("needs ")
+                .and(predicate::str::contains("MiB of memory"))
+                .and(predicate::str::contains("-M")),
+        );
+    // The same limit with more threads than fit: fewer threads, same output.
+    let one = ssmix(d)
+        .args(["-1", "-c", "m.txt"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let limited = ssmix(d)
+        .args(["-1", "-T", "8", "-M", "40M", "-c", "m.txt"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(one, limited);
+}
+
+#[test]
+fn help_states_memory_per_level() {
+    let dir = setup(&[]);
+    let out = ssmix(dir.path()).arg("--help").assert().success();
+    let help = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(help.contains("Memory per thread"), "{help}");
+    assert!(help.contains("-9 ") && help.contains(" MiB"), "{help}");
+    assert!(help.contains("143 terminated (SIGTERM)"), "{help}");
+}
+
+#[test]
+fn trailing_garbage_is_an_error_that_says_so() {
+    let data = text(3000, 20);
+    let mut packed = compressed(&data);
+    packed.extend_from_slice(b"garbage");
+    let dir = setup(&[("g.ssmix", &packed)]);
+    ssmix(dir.path())
+        .args(["-t", "g.ssmix"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "g.ssmix: compressed data is corrupt: trailing garbage after the last frame",
+        ));
 }
 
 #[test]
@@ -614,7 +681,8 @@ fn block_size_flag() {
         .stdout
         .clone();
     let info = &ssmix::list(&out[..]).unwrap()[0];
-    assert_eq!(info.block_size, 2048);
+    // A file's size is known: five equal blocks of 2000 bytes rather than 4 × 2048 + 1808.
+    assert_eq!(info.block_size, 2000);
     assert_eq!(info.blocks, 5);
     assert_eq!(ssmix::decompress(&out).unwrap(), data);
     ssmix(d)
@@ -912,7 +980,8 @@ fn wait_for(mut cond: impl FnMut() -> bool) -> bool {
 }
 
 /// Interrupts a run that is reading a pipe kept open, so it is certainly mid-way.
-fn interrupt_mid_stream(signal: &str) {
+/// The exit status is 128 + the signal number, as a shell shows for a killed process.
+fn interrupt_mid_stream(signal: &str, status_code: i32) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_path_buf();
     let mut child = StdCommand::new(cargo_bin!("ssmix"))
@@ -937,7 +1006,7 @@ fn interrupt_mid_stream(signal: &str) {
     kill(child.id(), signal);
     let status = child.wait().unwrap();
     drop(stdin);
-    assert_eq!(status.code(), Some(130), "{signal}");
+    assert_eq!(status.code(), Some(status_code), "{signal}");
     assert!(
         names(&d).is_empty(),
         "temporary file removed: {:?}",
@@ -947,12 +1016,12 @@ fn interrupt_mid_stream(signal: &str) {
 
 #[test]
 fn sigint_removes_partial_output() {
-    interrupt_mid_stream("-INT");
+    interrupt_mid_stream("-INT", 130);
 }
 
 #[test]
 fn sigterm_removes_partial_output() {
-    interrupt_mid_stream("-TERM");
+    interrupt_mid_stream("-TERM", 143);
 }
 
 #[test]

@@ -13,6 +13,15 @@
 //! * [`list`] reads frame headers without decoding.
 //! * Every failure is an [`Error`].
 //!
+//! # Threads and memory
+//!
+//! Input is cut into independent blocks ([`Options::block_size`], 8 MiB by default;
+//! equal-length blocks when the size is known). [`Options::threads`] blocks are coded at
+//! once, both ways; the bytes produced never depend on the thread count. Memory is
+//! bounded by threads × [`Options::memory_per_thread`], whatever the input length, and
+//! [`Options::memory_limit`] lowers the thread count to fit (or fails with
+//! [`Error::MemoryLimit`], stating the need).
+//!
 //! ```
 //! use ssmix::{Level, Options};
 //! let text = b"It was the best of times, it was the worst of times.".repeat(20);

@@ -234,13 +234,17 @@ proptest! {
         }
     }
 
-    /// The compressed bytes never depend on the thread count (the output contract).
+    /// The compressed bytes never depend on the thread count (the output contract), and
+    /// neither do the decompressed ones.
     #[test]
     fn output_independent_of_threads(data in input(), opts in options()) {
         let one = ssmix::compress(&data, &opts.clone().threads(1)).expect("1 thread");
         for threads in [2, 3, 0] {
             let many = ssmix::compress(&data, &opts.clone().threads(threads)).expect("threads");
             prop_assert!(one == many, "output with {} threads differs from 1 thread", threads);
+            let back = ssmix::decompress_with(&one, &Options::new().threads(threads))
+                .expect("decompress with threads");
+            prop_assert!(back == data, "decoding with {} threads changed the content", threads);
         }
     }
 }

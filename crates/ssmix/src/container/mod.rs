@@ -3,7 +3,9 @@
 pub(crate) mod block;
 pub(crate) mod format;
 
+use std::collections::VecDeque;
 use std::io::{self, Read, Write};
+use std::thread::{self, JoinHandle};
 
 use format::{
     BLOCK_END, BLOCK_MODELED, BLOCK_STORED, FLAG_CHECKSUM, FLAG_CONTENT_SIZE, FrameHeader, MAGIC,
@@ -22,19 +24,51 @@ pub(crate) fn frame_memory(block_size: usize, model: &ModelConfig) -> u64 {
         + model::memory_estimate(model, block_size)
 }
 
-fn check_limit(needed: u64, limit: Option<u64>) -> Result<()> {
+/// The number of threads (at most `wanted`, at least 1) whose blocks fit in `limit`
+/// together, each needing `per_thread` bytes; an error if not even one fits. Fewer
+/// threads never change the output, only the speed.
+fn threads_within(wanted: usize, per_thread: u64, limit: Option<u64>) -> Result<usize> {
+    let wanted = wanted.max(1);
     match limit {
-        Some(limit) if needed > limit => Err(Error::MemoryLimit { needed, limit }),
-        _ => Ok(()),
+        None => Ok(wanted),
+        Some(limit) if per_thread > limit => Err(Error::MemoryLimit {
+            needed: per_thread,
+            limit,
+        }),
+        Some(limit) => Ok(wanted.min((limit / per_thread.max(1)).max(1) as usize)),
     }
+}
+
+/// Block work handed to a worker thread: one thread per block, at most `threads` at a
+/// time. Blocks are megabytes of model work each, so a thread start (tens of
+/// microseconds) costs nothing measurable, and it keeps the library free of a global
+/// pool whose lifetime would outlive the encoder.
+fn spawn_block<F>(work: F) -> Result<JoinHandle<Result<Vec<u8>>>>
+where
+    F: FnOnce() -> Result<Vec<u8>> + Send + 'static,
+{
+    thread::Builder::new()
+        .name("ssmix-block".into())
+        .spawn(work)
+        .map_err(Error::Io)
+}
+
+/// Waits for a block; a panic in the worker is resumed here, as if the block had been
+/// coded on the calling thread.
+fn join_block(handle: JoinHandle<Result<Vec<u8>>>) -> Result<Vec<u8>> {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 /// A streaming compressor: bytes written to it come out compressed in the inner writer.
 ///
 /// Input is cut into blocks of [`Options::block_size`] bytes, each compressed on its
-/// own, so memory stays bounded by the block size and thread count. Call
-/// [`Encoder::finish`] at the end: dropping an encoder without finishing leaves a
-/// truncated frame, which decoders reject.
+/// own. With [`Options::threads`] `= N`, up to N blocks are compressed at once on
+/// worker threads while the next one fills, and blocks are written in input order, so
+/// memory stays bounded by the block size and thread count (never by the input length)
+/// and the output never depends on N. Call [`Encoder::finish`] at the end: dropping an
+/// encoder without finishing leaves a truncated frame, which decoders reject.
 ///
 /// ```
 /// use std::io::Write;
@@ -50,12 +84,17 @@ pub struct Encoder<W: Write> {
     header: FrameHeader,
     header_written: bool,
     finished: bool,
+    /// The block being filled; never longer than the block size.
     pending: Vec<u8>,
     crc: crc32fast::Hasher,
     consumed: u64,
+    /// Threads asked for; the memory limit may allow fewer (decided at the header,
+    /// when the block size is final).
+    wanted_threads: usize,
+    memory_limit: Option<u64>,
     threads: usize,
-    /// Built on the first flush that has several blocks to compress, then reused.
-    pool: Option<rayon::ThreadPool>,
+    /// Blocks being compressed, oldest first; at most `threads` of them.
+    jobs: VecDeque<JoinHandle<Result<Vec<u8>>>>,
 }
 
 impl<W: Write> Encoder<W> {
@@ -65,6 +104,11 @@ impl<W: Write> Encoder<W> {
     }
 
     /// An encoder with the given options.
+    ///
+    /// With [`Options::memory_limit`], the encoder uses as many of the requested threads
+    /// as fit in the limit (each needs the per-thread memory that [`FrameInfo::memory_needed`]
+    /// reports for the frame); if not even one fits, the first write or
+    /// [`Encoder::finish`] fails with [`Error::MemoryLimit`] saying how much is needed.
     pub fn with_options(writer: W, options: &Options) -> Result<Self> {
         let config = model::config_for(options.get_level(), options.get_preset());
         Self::with_model(writer, options, config)
@@ -73,14 +117,6 @@ impl<W: Write> Encoder<W> {
     /// An encoder with the given options and an explicit model configuration (for
     /// experiments through `internals`).
     pub(crate) fn with_model(writer: W, options: &Options, config: ModelConfig) -> Result<Self> {
-        let block_size = options.get_block_size();
-        let mut threads = options.effective_threads().max(1);
-        if let Some(limit) = options.get_memory_limit() {
-            let per_thread = frame_memory(block_size, &config);
-            check_limit(per_thread, Some(limit))?;
-            // Fewer threads, never a different output.
-            threads = threads.min((limit / per_thread).max(1) as usize);
-        }
         let flags = if options.get_checksum() {
             FLAG_CHECKSUM
         } else {
@@ -90,7 +126,7 @@ impl<W: Write> Encoder<W> {
             writer,
             header: FrameHeader {
                 flags,
-                block_size,
+                block_size: options.get_block_size(),
                 content_size: None,
                 level: options.get_level().get(),
                 model: config,
@@ -100,14 +136,20 @@ impl<W: Write> Encoder<W> {
             pending: Vec::new(),
             crc: crc32fast::Hasher::new(),
             consumed: 0,
-            threads,
-            pool: None,
+            wanted_threads: options.effective_threads(),
+            memory_limit: options.get_memory_limit(),
+            threads: 1,
+            jobs: VecDeque::new(),
         })
     }
 
     /// Records the total input size in the frame header. Must be called before the
     /// first write; [`Encoder::finish`] fails if a different amount was written.
-    /// Knowing the size lets small inputs declare (and need) less decoder memory.
+    ///
+    /// Knowing the size lets small inputs declare (and need) less decoder memory, and
+    /// splits the content into blocks of equal length (`n = ⌈size / block size⌉` blocks
+    /// of `⌈size / n⌉` bytes) instead of full blocks and a short tail: a short last
+    /// block compresses worse and, with several threads, leaves the others idle.
     pub fn set_content_size(&mut self, size: u64) -> Result<()> {
         if self.header_written || self.consumed > 0 {
             return Err(Error::InvalidOption(
@@ -116,10 +158,7 @@ impl<W: Write> Encoder<W> {
         }
         self.header.content_size = Some(size);
         self.header.flags |= FLAG_CONTENT_SIZE;
-        // No block can be longer than the content: a smaller stated block size lowers
-        // the memory the frame asks decoders for (and the models size their tables by
-        // it), without changing how the content is cut into blocks.
-        self.header.block_size = self.header.block_size.min(size.max(1) as usize);
+        self.header.block_size = balanced_block_size(size, self.header.block_size);
         Ok(())
     }
 
@@ -133,8 +172,12 @@ impl<W: Write> Encoder<W> {
         &mut self.writer
     }
 
+    /// Writes the header before the first block (or the end), once the block size is
+    /// final, and decides how many threads the memory limit allows.
     fn write_header(&mut self) -> Result<()> {
         if !self.header_written {
+            let per_thread = frame_memory(self.header.block_size, &self.header.model);
+            self.threads = threads_within(self.wanted_threads, per_thread, self.memory_limit)?;
             let mut buf = Vec::with_capacity(MAX_HEADER_LEN);
             self.header.write(&mut buf);
             self.writer.write_all(&buf)?;
@@ -143,40 +186,39 @@ impl<W: Write> Encoder<W> {
         Ok(())
     }
 
-    /// Compresses whole blocks from `pending`; with `all`, the partial tail too.
-    fn flush_blocks(&mut self, all: bool) -> Result<()> {
+    /// Compresses the pending block: on this thread with one thread, else on a worker
+    /// once fewer than `threads` blocks are in flight (writing finished ones meanwhile).
+    fn submit_block(&mut self) -> Result<()> {
         self.write_header()?;
-        let bs = self.header.block_size;
-        let n_full = self.pending.len() / bs;
-        let take = if all { self.pending.len() } else { n_full * bs };
-        if take == 0 {
+        if self.pending.is_empty() {
             return Ok(());
         }
-        let chunks: Vec<&[u8]> = self.pending[..take].chunks(bs).collect();
-        if self.threads > 1 && chunks.len() > 1 && self.pool.is_none() {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(self.threads)
-                .build()
-                .map_err(|e| Error::Io(io::Error::other(e)))?;
-            self.pool = Some(pool);
-        }
-        let config = &self.header.model;
-        let encode = |chunk: &&[u8]| -> Result<Vec<u8>> {
+        if self.threads <= 1 {
             let mut out = Vec::new();
-            block::write_block(chunk, config, &mut out)?;
-            Ok(out)
-        };
-        let blocks: Vec<Result<Vec<u8>>> = match &self.pool {
-            Some(pool) if chunks.len() > 1 => {
-                use rayon::prelude::*;
-                pool.install(|| chunks.par_iter().map(encode).collect())
-            }
-            _ => chunks.iter().map(encode).collect(),
-        };
-        for b in blocks {
-            self.writer.write_all(&b?)?;
+            block::write_block(&self.pending, &self.header.model, &mut out)?;
+            self.pending.clear();
+            self.writer.write_all(&out)?;
+            return Ok(());
         }
-        self.pending.drain(..take);
+        while self.jobs.len() >= self.threads {
+            self.write_oldest()?;
+        }
+        let data = std::mem::take(&mut self.pending);
+        let config = self.header.model.clone();
+        self.jobs.push_back(spawn_block(move || {
+            let mut out = Vec::new();
+            block::write_block(&data, &config, &mut out)?;
+            Ok(out)
+        })?);
+        Ok(())
+    }
+
+    /// Waits for the oldest block in flight and writes it.
+    fn write_oldest(&mut self) -> Result<()> {
+        if let Some(job) = self.jobs.pop_front() {
+            let out = join_block(job)?;
+            self.writer.write_all(&out)?;
+        }
         Ok(())
     }
 
@@ -194,7 +236,10 @@ impl<W: Write> Encoder<W> {
                 self.consumed
             )));
         }
-        self.flush_blocks(true)?;
+        self.submit_block()?;
+        while !self.jobs.is_empty() {
+            self.write_oldest()?;
+        }
         let mut tail = vec![BLOCK_END];
         if self.header.has_checksum() {
             tail.extend_from_slice(&self.crc.clone().finalize().to_le_bytes());
@@ -212,6 +257,16 @@ impl<W: Write> Encoder<W> {
     }
 }
 
+/// The block length for content of `size` bytes cut into blocks of at most
+/// `block_size`: the same number of blocks, of equal length (the last may be shorter by
+/// less than one byte per block). Depends only on the size and the option, never on the
+/// thread count.
+fn balanced_block_size(size: u64, block_size: usize) -> usize {
+    let size = size.max(1);
+    let blocks = size.div_ceil(block_size as u64);
+    size.div_ceil(blocks).min(block_size as u64) as usize
+}
+
 impl<W: Write> Write for Encoder<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         if self.finished {
@@ -226,9 +281,15 @@ impl<W: Write> Write for Encoder<W> {
         }
         self.crc.update(buf);
         self.consumed += buf.len() as u64;
-        self.pending.extend_from_slice(buf);
-        if self.pending.len() >= self.header.block_size * self.threads {
-            self.flush_blocks(false)?;
+        let bs = self.header.block_size;
+        let mut rest = buf;
+        while !rest.is_empty() {
+            let (now, later) = rest.split_at(rest.len().min(bs - self.pending.len()));
+            self.pending.extend_from_slice(now);
+            rest = later;
+            if self.pending.len() == bs {
+                self.submit_block()?;
+            }
         }
         Ok(buf.len())
     }
@@ -249,6 +310,8 @@ enum State {
     Blocks(Box<FrameState>),
     /// All frames read.
     Done,
+    /// An error was returned; the position in the input is unknown, so decoding stops.
+    Failed,
 }
 
 #[derive(Debug)]
@@ -256,13 +319,33 @@ struct FrameState {
     header: FrameHeader,
     crc: crc32fast::Hasher,
     produced: u64,
+    /// Blocks decoded at once: the requested threads, fewer if the memory limit says so.
+    threads: usize,
+    /// False once the end block (or a read error) is queued: nothing more is read from
+    /// this frame.
+    reading: bool,
+}
+
+/// A block (or the frame's end) read from the input, in input order.
+#[derive(Debug)]
+enum Slot {
+    /// Decoded content (or the error reading or decoding it).
+    Ready(Result<Vec<u8>>),
+    /// Being decoded on a worker thread.
+    Running(JoinHandle<Result<Vec<u8>>>),
+    /// The end block, with the stored checksum if the frame has one.
+    End(Option<u32>),
 }
 
 /// A streaming decompressor: reading from it yields the decompressed content.
 ///
-/// Reads one block at a time, so memory is bounded by the frame's block size and model,
-/// not by the input length. Concatenated frames decode to the concatenation of their
-/// contents. Wrap unbuffered readers (files, sockets) in a [`std::io::BufReader`].
+/// Memory is bounded by the frame's block size, its model and the thread count, not by
+/// the input length. With [`Options::threads`] `= N`, up to N blocks are read ahead
+/// and decoded at once on worker threads (fewer if [`Options::memory_limit`] allows
+/// fewer); the content comes out in order and is the same for every N. Errors are
+/// reported at the point in the content where they occur, as with one thread.
+/// Concatenated frames decode to the concatenation of their contents. Wrap unbuffered
+/// readers (files, sockets) in a [`std::io::BufReader`].
 ///
 /// ```
 /// use std::io::Read;
@@ -277,23 +360,32 @@ pub struct Decoder<R: Read> {
     reader: R,
     state: State,
     memory_limit: Option<u64>,
+    threads: usize,
+    /// Blocks read ahead, oldest first; at most the frame's thread count.
+    slots: VecDeque<Slot>,
     out: Vec<u8>,
     out_pos: usize,
     payload: Vec<u8>,
 }
 
 impl<R: Read> Decoder<R> {
-    /// A decoder with no memory limit.
+    /// A decoder with no memory limit, on the calling thread.
     pub fn new(reader: R) -> Self {
         Self::with_options(reader, &Options::default())
     }
 
-    /// A decoder that honours [`Options::memory_limit`].
+    /// A decoder that honours [`Options::memory_limit`] and [`Options::threads`].
+    ///
+    /// A frame whose per-thread memory need ([`FrameInfo::memory_needed`]) exceeds the
+    /// limit is refused with [`Error::MemoryLimit`] before anything is allocated for
+    /// it; otherwise as many threads as fit in the limit are used.
     pub fn with_options(reader: R, options: &Options) -> Self {
         Decoder {
             reader,
             state: State::Header { first: true },
             memory_limit: options.get_memory_limit(),
+            threads: options.effective_threads(),
+            slots: VecDeque::new(),
             out: Vec::new(),
             out_pos: 0,
             payload: Vec::new(),
@@ -310,55 +402,110 @@ impl<R: Read> Decoder<R> {
         self.reader
     }
 
-    /// Decodes until `out` holds data or the stream ends.
+    /// Decodes until `out` holds data or the stream ends. After an error, every later
+    /// call fails too.
     fn fill(&mut self) -> Result<()> {
-        self.out.clear();
         self.out_pos = 0;
+        let result = self.fill_inner();
+        if result.is_err() {
+            self.state = State::Failed;
+            self.slots.clear();
+            self.out.clear();
+        }
+        result
+    }
+
+    fn fill_inner(&mut self) -> Result<()> {
+        self.out.clear();
         while self.out.is_empty() {
             match &mut self.state {
                 State::Done => return Ok(()),
+                State::Failed => {
+                    return Err(Error::Io(io::Error::other(
+                        "the decoder stopped at an earlier error",
+                    )));
+                }
                 State::Header { first } => {
                     let first = *first;
                     match read_header(&mut self.reader, first)? {
                         None => self.state = State::Done,
                         Some(header) => {
-                            check_limit(
-                                frame_memory(header.block_size, &header.model),
-                                self.memory_limit,
-                            )?;
+                            let per_thread = frame_memory(header.block_size, &header.model);
+                            let threads =
+                                threads_within(self.threads, per_thread, self.memory_limit)?;
                             self.state = State::Blocks(Box::new(FrameState {
                                 header,
                                 crc: crc32fast::Hasher::new(),
                                 produced: 0,
+                                threads,
+                                reading: true,
                             }));
                         }
                     }
                 }
                 State::Blocks(frame) => {
-                    let kind = read_u8(&mut self.reader)?;
-                    if kind == BLOCK_END {
-                        finish_frame(&mut self.reader, frame)?;
-                        self.state = State::Header { first: false };
-                        continue;
-                    }
-                    read_block(
+                    let spare = std::mem::take(&mut self.out);
+                    read_ahead(
                         &mut self.reader,
-                        kind,
                         frame,
+                        &mut self.slots,
                         &mut self.payload,
-                        &mut self.out,
-                    )?;
-                    frame.crc.update(&self.out);
-                    frame.produced += self.out.len() as u64;
-                    if let Some(size) = frame.header.content_size
-                        && frame.produced > size
-                    {
-                        return Err(corrupt("frame holds more data than its header says"));
+                        spare,
+                    );
+                    match self.slots.pop_front() {
+                        Some(Slot::End(stored)) => {
+                            finish_frame(frame, stored)?;
+                            self.state = State::Header { first: false };
+                        }
+                        Some(Slot::Ready(result)) => self.out = result?,
+                        Some(Slot::Running(job)) => self.out = join_block(job)?,
+                        None => return Err(corrupt("frame ended without an end block")),
+                    }
+                    if let State::Blocks(frame) = &mut self.state {
+                        frame.crc.update(&self.out);
+                        frame.produced += self.out.len() as u64;
+                        if let Some(size) = frame.header.content_size
+                            && frame.produced > size
+                        {
+                            return Err(corrupt("frame holds more data than its header says"));
+                        }
+                        // Keep every worker busy while the caller consumes this block.
+                        if frame.threads > 1 {
+                            read_ahead(
+                                &mut self.reader,
+                                frame,
+                                &mut self.slots,
+                                &mut self.payload,
+                                Vec::new(),
+                            );
+                        }
                     }
                 }
             }
         }
         Ok(())
+    }
+}
+
+/// Reads blocks until `frame.threads` are queued or the frame's end is reached. With one
+/// thread the block is decoded here, into `spare`; with more, modeled blocks go to
+/// worker threads. A read error is queued in place of the block, so the blocks before
+/// it are still delivered first, exactly as with one thread.
+fn read_ahead<R: Read>(
+    r: &mut R,
+    frame: &mut FrameState,
+    slots: &mut VecDeque<Slot>,
+    payload: &mut Vec<u8>,
+    mut spare: Vec<u8>,
+) {
+    while frame.reading && slots.len() < frame.threads {
+        let slot = match read_block(r, frame, payload, &mut spare) {
+            Ok(slot) => slot,
+            Err(e) => Slot::Ready(Err(e)),
+        };
+        frame.reading = matches!(slot, Slot::Ready(Ok(_)) | Slot::Running(_));
+        slots.push_back(slot);
+        spare = Vec::new();
     }
 }
 
@@ -423,7 +570,7 @@ fn read_header<R: Read>(r: &mut R, first: bool) -> Result<Option<FrameHeader>> {
             return Err(if first {
                 Error::BadMagic
             } else {
-                corrupt("trailing data after the last frame")
+                corrupt("trailing garbage after the last frame (bytes that do not start a frame)")
             });
         }
     }
@@ -439,13 +586,25 @@ fn read_header<R: Read>(r: &mut R, first: bool) -> Result<Option<FrameHeader>> {
     }
 }
 
+/// Reads the next block of `frame` (or its end and checksum). Modeled blocks are decoded
+/// into `out` with one thread, else handed to a worker thread.
 fn read_block<R: Read>(
     r: &mut R,
-    kind: u8,
     frame: &FrameState,
     payload: &mut Vec<u8>,
     out: &mut Vec<u8>,
-) -> Result<()> {
+) -> Result<Slot> {
+    let kind = read_u8(r)?;
+    if kind == BLOCK_END {
+        let stored = if frame.header.has_checksum() {
+            let mut b = [0u8; 4];
+            r.read_exact(&mut b)?;
+            Some(u32::from_le_bytes(b))
+        } else {
+            None
+        };
+        return Ok(Slot::End(stored));
+    }
     let block_size = frame.header.block_size as u64;
     let raw_len = read_varint(r, block_size, "block longer than the frame's block size")?;
     if raw_len == 0 {
@@ -457,11 +616,24 @@ fn read_block<R: Read>(
             if payload_len != raw_len {
                 return Err(corrupt("stored block with mismatched lengths"));
             }
-            read_payload(r, payload_len, out)
+            read_payload(r, payload_len, out)?;
+            Ok(Slot::Ready(Ok(std::mem::take(out))))
+        }
+        BLOCK_MODELED if frame.threads <= 1 => {
+            read_payload(r, payload_len, payload)?;
+            out.clear();
+            block::read_modeled(payload, raw_len as usize, &frame.header.model, out)?;
+            Ok(Slot::Ready(Ok(std::mem::take(out))))
         }
         BLOCK_MODELED => {
-            read_payload(r, payload_len, payload)?;
-            block::read_modeled(payload, raw_len as usize, &frame.header.model, out)
+            let mut payload = Vec::new();
+            read_payload(r, payload_len, &mut payload)?;
+            let config = frame.header.model.clone();
+            Ok(Slot::Running(spawn_block(move || {
+                let mut out = Vec::new();
+                block::read_modeled(&payload, raw_len as usize, &config, &mut out)?;
+                Ok(out)
+            })?))
         }
         _ => Err(corrupt("unknown block type")),
     }
@@ -478,16 +650,14 @@ fn read_payload<R: Read>(r: &mut R, len: u64, buf: &mut Vec<u8>) -> Result<()> {
     Ok(())
 }
 
-fn finish_frame<R: Read>(r: &mut R, frame: &FrameState) -> Result<()> {
+/// Checks the end of a frame whose blocks have all been delivered.
+fn finish_frame(frame: &FrameState, stored: Option<u32>) -> Result<()> {
     if let Some(size) = frame.header.content_size
         && frame.produced != size
     {
         return Err(corrupt("frame holds less data than its header says"));
     }
-    if frame.header.has_checksum() {
-        let mut b = [0u8; 4];
-        r.read_exact(&mut b)?;
-        let expected = u32::from_le_bytes(b);
+    if let Some(expected) = stored {
         let actual = frame.crc.clone().finalize();
         if expected != actual {
             return Err(Error::ChecksumMismatch { expected, actual });
@@ -516,7 +686,9 @@ pub struct FrameInfo {
     pub checksum: bool,
     /// The format version.
     pub format_version: u8,
-    /// Memory a decoder needs for this frame, in bytes.
+    /// Memory a decoder needs for this frame per thread, in bytes (two block buffers,
+    /// the vocabulary and the model; FORMAT.md §2). Decoding with N threads needs up to
+    /// N times this.
     pub memory_needed: u64,
 }
 
