@@ -16,7 +16,7 @@ pub(crate) const MAGIC: [u8; 4] = [0xF5, b'S', b'M', b'X'];
 /// assert_eq!(ssmix::list(&frame[..])?[0].format_version, ssmix::FORMAT_VERSION);
 /// # Ok::<(), ssmix::Error>(())
 /// ```
-pub const FORMAT_VERSION: u8 = 1;
+pub const FORMAT_VERSION: u8 = 2;
 
 /// Frame flag: a CRC-32 of the content follows the end block.
 pub(crate) const FLAG_CHECKSUM: u8 = 0x01;
