@@ -14,6 +14,7 @@ use std::process::ExitCode;
 use args::Request;
 
 fn main() -> ExitCode {
+    fix_malloc_mmap_threshold();
     let request = match args::parse(std::env::args_os()) {
         Ok(request) => request,
         Err(e) => {
@@ -39,6 +40,24 @@ fn main() -> ExitCode {
     }
 }
 
+/// Keeps allocations of 1 MiB and more (model tables, block buffers) in their own
+/// mappings, returned to the system when freed. By default glibc raises this threshold
+/// after freeing a large mapping, so later tables come from the heap and fragment it:
+/// peak memory then crept up with the number of blocks (71 → 125 MB from a 20 MB to a
+/// 2 GB stream at `-1 -T2`).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+fn fix_malloc_mmap_threshold() -> bool {
+    // SAFETY: `mallopt` only changes allocator tuning and is safe to call at any time;
+    // this runs once at start-up, before any other thread exists.
+    unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20) == 1 }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn fix_malloc_mmap_threshold() -> bool {
+    true
+}
+
 /// `ssmix X.Y.Z (format version N)`.
 fn version() -> String {
     format!(
@@ -46,4 +65,12 @@ fn version() -> String {
         env!("CARGO_PKG_VERSION"),
         ssmix::FORMAT_VERSION
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn malloc_threshold_is_accepted() {
+        assert!(super::fix_malloc_mmap_threshold());
+    }
 }

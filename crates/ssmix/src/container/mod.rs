@@ -5,7 +5,7 @@ pub(crate) mod format;
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
-use std::thread::{self, JoinHandle};
+use std::sync::mpsc;
 
 use format::{
     BLOCK_END, BLOCK_MODELED, BLOCK_STORED, FLAG_CHECKSUM, FLAG_CONTENT_SIZE, FrameHeader, MAGIC,
@@ -39,26 +39,46 @@ fn threads_within(wanted: usize, per_thread: u64, limit: Option<u64>) -> Result<
     }
 }
 
-/// Block work handed to a worker thread: one thread per block, at most `threads` at a
-/// time. Blocks are megabytes of model work each, so a thread start (tens of
-/// microseconds) costs nothing measurable, and it keeps the library free of a global
-/// pool whose lifetime would outlive the encoder.
-fn spawn_block<F>(work: F) -> Result<JoinHandle<Result<Vec<u8>>>>
+/// The worker threads of one encoder or frame: a rayon pool of exactly the allowed
+/// number of threads, built once. A private pool (not rayon's global one) means a
+/// caller that itself runs on a rayon pool can never deadlock waiting for its blocks.
+fn block_pool(threads: usize) -> Result<Option<rayon::ThreadPool>> {
+    if threads <= 1 {
+        return Ok(None);
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("ssmix-block-{i}"))
+        .build()
+        .map(Some)
+        .map_err(|e| Error::Io(std::io::Error::other(e)))
+}
+
+/// A block being coded on a worker; its result (or the worker's panic) arrives here.
+#[derive(Debug)]
+struct BlockJob(mpsc::Receiver<std::thread::Result<Result<Vec<u8>>>>);
+
+/// Hands block work to the pool. A panic is caught on the worker and resumed by
+/// [`join_block`], as if the block had been coded on the calling thread.
+fn spawn_block<F>(pool: &rayon::ThreadPool, work: F) -> BlockJob
 where
     F: FnOnce() -> Result<Vec<u8>> + Send + 'static,
 {
-    thread::Builder::new()
-        .name("ssmix-block".into())
-        .spawn(work)
-        .map_err(Error::Io)
+    let (tx, rx) = mpsc::sync_channel(1);
+    pool.spawn(move || {
+        // The receiver is gone only if the encoder or decoder was dropped meanwhile.
+        let _ = tx.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)));
+    });
+    BlockJob(rx)
 }
 
-/// Waits for a block; a panic in the worker is resumed here, as if the block had been
-/// coded on the calling thread.
-fn join_block(handle: JoinHandle<Result<Vec<u8>>>) -> Result<Vec<u8>> {
-    handle
-        .join()
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+/// Waits for a block.
+fn join_block(job: BlockJob) -> Result<Vec<u8>> {
+    match job.0.recv() {
+        Ok(Ok(result)) => result,
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        Err(_) => Err(Error::Io(std::io::Error::other("a block worker stopped"))),
+    }
 }
 
 /// A streaming compressor: bytes written to it come out compressed in the inner writer.
@@ -94,7 +114,9 @@ pub struct Encoder<W: Write> {
     memory_limit: Option<u64>,
     threads: usize,
     /// Blocks being compressed, oldest first; at most `threads` of them.
-    jobs: VecDeque<JoinHandle<Result<Vec<u8>>>>,
+    jobs: VecDeque<BlockJob>,
+    /// The workers, with more than one thread (built with the header).
+    pool: Option<rayon::ThreadPool>,
 }
 
 impl<W: Write> Encoder<W> {
@@ -140,6 +162,7 @@ impl<W: Write> Encoder<W> {
             memory_limit: options.get_memory_limit(),
             threads: 1,
             jobs: VecDeque::new(),
+            pool: None,
         })
     }
 
@@ -178,6 +201,7 @@ impl<W: Write> Encoder<W> {
         if !self.header_written {
             let per_thread = frame_memory(self.header.block_size, &self.header.model);
             self.threads = threads_within(self.wanted_threads, per_thread, self.memory_limit)?;
+            self.pool = block_pool(self.threads)?;
             let mut buf = Vec::with_capacity(MAX_HEADER_LEN);
             self.header.write(&mut buf);
             self.writer.write_all(&buf)?;
@@ -193,7 +217,7 @@ impl<W: Write> Encoder<W> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        if self.threads <= 1 {
+        if self.pool.is_none() {
             let mut out = Vec::new();
             block::write_block(&self.pending, &self.header.model, &mut out)?;
             self.pending.clear();
@@ -205,11 +229,13 @@ impl<W: Write> Encoder<W> {
         }
         let data = std::mem::take(&mut self.pending);
         let config = self.header.model.clone();
-        self.jobs.push_back(spawn_block(move || {
-            let mut out = Vec::new();
-            block::write_block(&data, &config, &mut out)?;
-            Ok(out)
-        })?);
+        if let Some(pool) = &self.pool {
+            self.jobs.push_back(spawn_block(pool, move || {
+                let mut out = Vec::new();
+                block::write_block(&data, &config, &mut out)?;
+                Ok(out)
+            }));
+        }
         Ok(())
     }
 
@@ -321,6 +347,8 @@ struct FrameState {
     produced: u64,
     /// Blocks decoded at once: the requested threads, fewer if the memory limit says so.
     threads: usize,
+    /// The workers, with more than one thread.
+    pool: Option<rayon::ThreadPool>,
     /// False once the end block (or a read error) is queued: nothing more is read from
     /// this frame.
     reading: bool,
@@ -332,7 +360,7 @@ enum Slot {
     /// Decoded content (or the error reading or decoding it).
     Ready(Result<Vec<u8>>),
     /// Being decoded on a worker thread.
-    Running(JoinHandle<Result<Vec<u8>>>),
+    Running(BlockJob),
     /// The end block, with the stored checksum if the frame has one.
     End(Option<u32>),
 }
@@ -438,6 +466,7 @@ impl<R: Read> Decoder<R> {
                                 crc: crc32fast::Hasher::new(),
                                 produced: 0,
                                 threads,
+                                pool: block_pool(threads)?,
                                 reading: true,
                             }));
                         }
@@ -619,22 +648,24 @@ fn read_block<R: Read>(
             read_payload(r, payload_len, out)?;
             Ok(Slot::Ready(Ok(std::mem::take(out))))
         }
-        BLOCK_MODELED if frame.threads <= 1 => {
-            read_payload(r, payload_len, payload)?;
-            out.clear();
-            block::read_modeled(payload, raw_len as usize, &frame.header.model, out)?;
-            Ok(Slot::Ready(Ok(std::mem::take(out))))
-        }
-        BLOCK_MODELED => {
-            let mut payload = Vec::new();
-            read_payload(r, payload_len, &mut payload)?;
-            let config = frame.header.model.clone();
-            Ok(Slot::Running(spawn_block(move || {
-                let mut out = Vec::new();
-                block::read_modeled(&payload, raw_len as usize, &config, &mut out)?;
-                Ok(out)
-            })?))
-        }
+        BLOCK_MODELED => match &frame.pool {
+            None => {
+                read_payload(r, payload_len, payload)?;
+                out.clear();
+                block::read_modeled(payload, raw_len as usize, &frame.header.model, out)?;
+                Ok(Slot::Ready(Ok(std::mem::take(out))))
+            }
+            Some(pool) => {
+                let mut payload = Vec::new();
+                read_payload(r, payload_len, &mut payload)?;
+                let config = frame.header.model.clone();
+                Ok(Slot::Running(spawn_block(pool, move || {
+                    let mut out = Vec::new();
+                    block::read_modeled(&payload, raw_len as usize, &config, &mut out)?;
+                    Ok(out)
+                })))
+            }
+        },
         _ => Err(corrupt("unknown block type")),
     }
 }
