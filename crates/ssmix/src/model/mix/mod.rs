@@ -1063,7 +1063,7 @@ mod tests {
 
     #[test]
     fn memory_estimate_covers_allocations() {
-        for level in [1, 5, 9] {
+        for level in 1..=9 {
             let p = MixParams::for_level(level);
             // Without the SSM input (it refuses V > 4096; ssm_input.rs tests its bound).
             let m = MixModel::with_vocab_size(&p.to_list()[..10], MAX_VOCAB).unwrap();
@@ -1077,10 +1077,12 @@ mod tests {
                     + m.order0.capacity()
                     + m.matcher.counters.capacity())
                     * 4
-                + (MAX_INPUTS * (SET0 + SET1 + SET2 + SET3 + SET4) + N_SETS * FINAL_SETS) * 4
+                + (m.mixers.iter().map(Mixer::len).sum::<usize>() + m.final_mixer.len()) * 4
                 + (1 << bits_for(MAX_VOCAB)) * 33 * 2
                 + (m.apm2.len() + m.apm3.len()) * 2;
             assert!((used as u64) <= p.memory(MAX_VOCAB), "level {level}");
+            // The stride is the inputs in use, at most MAX_INPUTS (+1 with the SSM input).
+            assert!(m.mixers[0].len() <= MAX_INPUTS * SET0);
         }
     }
 }

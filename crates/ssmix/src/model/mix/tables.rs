@@ -213,6 +213,12 @@ impl Mixer {
         }
     }
 
+    /// Weights allocated.
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.weights.capacity()
+    }
+
     /// Mixes `inputs` (stretched probabilities) with the weights of `ctx`; returns the
     /// logit.
     #[inline]
