@@ -44,14 +44,15 @@ const KIND_WORD: u32 = 17;
 const KIND_BIGRAM: u32 = 18;
 const KIND_SPARSE: u32 = 19;
 const KIND_SPARSE2: u32 = 20;
+const KIND_WORD3: u32 = 21;
 /// The highest context kind.
-const MAX_KIND: u32 = 20;
+const MAX_KIND: u32 = 21;
 /// Token orders are numbers of tokens, 1..=MAX_ORDER_LEN; byte orders numbers of
 /// bytes, 1..=MAX_ORDER_LEN.
 const MAX_ORDER_LEN: u32 = 8;
-/// Inputs of the mixer: two per order (bit history, run), order 0, two for the match
-/// model and a bias.
-const MAX_INPUTS: usize = 2 * MAX_ORDERS + 4;
+/// Inputs of the mixer: three per order (bit history, deterministic history, run),
+/// order 0, two for the match model and a bias.
+const MAX_INPUTS: usize = 3 * MAX_ORDERS + 4;
 /// The encoder's vocabulary budget for this model (see `ModelConfig::vocab_budget`):
 /// on enwik8_1M (level 5), 512 tokens code 1.850 bits per byte, 1024 1.859, 2048 1.887
 /// and the default ~8K 1.958.
@@ -99,7 +100,8 @@ pub(crate) struct MixParams {
     /// Layer-1 mixers (weight-set selectors) in use, 1..=5; with more than one, a final
     /// mixer combines them.
     pub(crate) mixers: u32,
-    /// Optional parts: `FLAG_RUNS` (the run model), `FLAG_APM2`, `FLAG_APM3`.
+    /// Optional parts: `FLAG_RUNS` (the run model), `FLAG_APM2`, `FLAG_APM3`,
+    /// `FLAG_DET` (the deterministic-history inputs).
     pub(crate) flags: u32,
     /// The SSM input's settings (`SsmConfig::to_params`), stored after the 8 entries
     /// above; `None` (a list of 8) disables it. See `ssm_input.rs`.
@@ -112,8 +114,11 @@ const FLAG_RUNS: u32 = 1;
 const FLAG_APM2: u32 = 2;
 /// `flags` bit: the third APM stage is in use.
 const FLAG_APM3: u32 = 4;
+/// `flags` bit: per order, a second input that repeats the bit-history input when the
+/// history has seen only one bit value (enwik8_1M level 5: 1.7818 → 1.7776 bpb).
+const FLAG_DET: u32 = 8;
 /// All valid `flags` bits.
-const FLAGS_ALL: u32 = FLAG_RUNS | FLAG_APM2 | FLAG_APM3;
+const FLAGS_ALL: u32 = FLAG_RUNS | FLAG_APM2 | FLAG_APM3 | FLAG_DET;
 
 const TABLE_LOG: std::ops::RangeInclusive<u32> = 8..=26;
 const MATCH_LOG: std::ops::RangeInclusive<u32> = 8..=26;
@@ -124,8 +129,8 @@ impl MixParams {
     /// The default settings for a level in `1..=9`.
     pub(crate) fn for_level(level: u8) -> Self {
         let l = usize::from(level.clamp(1, 9)) - 1;
-        // Bits 1..=8: token orders; 8 + k: the last k bytes; 17..=20: the current word,
-        // the word bigram and the two sparse token contexts.
+        // Bits 1..=8: token orders; 8 + k: the last k bytes; 17..=21: the current word,
+        // the word bigram, the two sparse token contexts and the word trigram.
         const fn ctx(tokens: u32, bytes: u32, other: u32) -> u32 {
             tokens << 1 | bytes << 9 | other << 17
         }
@@ -134,11 +139,11 @@ impl MixParams {
             ctx(0b11, 0b10, 0b1),
             ctx(0b111, 0b11, 0b11),
             ctx(0b111, 0b11, 0b11),
-            ctx(0b1111, 0b1111, 0b1111),
-            ctx(0b1111, 0b1111, 0b1111),
-            ctx(0b11_1111, 0b10_1111, 0b1111),
-            ctx(0b11_1111, 0b10_1111, 0b1111),
-            ctx(0b11_1111, 0b10_1111, 0b1111),
+            ctx(0b1111, 0b1111, 0b1_0111),
+            ctx(0b1111, 0b1111, 0b1_0111),
+            ctx(0b11_1111, 0b10_1111, 0b1_0111),
+            ctx(0b11_1111, 0b10_1111, 0b1_0111),
+            ctx(0b11_1111, 0b10_1111, 0b1_0111),
         ][l];
         MixParams {
             orders,
@@ -150,7 +155,7 @@ impl MixParams {
             limit: 255,
             apm_log: [16, 16, 16, 16, 16, 16, 16, 18, 18][l],
             mixers: [1, 2, 3, 3, 5, 5, 5, 5, 5][l],
-            flags: [1, 7, 7, 7, 7, 7, 7, 7, 7][l],
+            flags: [9, 15, 15, 15, 15, 15, 15, 15, 15][l],
             ssm: ssm_input::level_config(level.clamp(1, 9)),
         }
     }
@@ -273,7 +278,7 @@ impl MixParams {
             (MAX_INPUTS * (SET0 + SET1 + SET2 + SET3 + SET4) + N_SETS * FINAL_SETS) as u64 * 4;
         let apms =
             (nodes + on(FLAG_APM2, 1 << self.apm_log) + on(FLAG_APM3, 1 << self.apm_log)) * 33 * 2;
-        let tables = 4096 * 2 * 2 + 256 * 5 + 1024 * 4 + vocab as u64 * 9;
+        let tables = 4096 * 2 * 2 + 256 * 6 + 1024 * 4 + vocab as u64 * 9;
         let tables = tables + vocab as u64 * 8;
         let ssm = self.ssm.map_or(0, |s| {
             // Every layer-1 weight set has one more weight.
@@ -404,6 +409,8 @@ pub(crate) struct MixModel {
     word: u64,
     /// Hash of the previous word.
     prev_word: u64,
+    /// Hash of the word before the previous word.
+    word3: u64,
     /// Hashed buckets: `[check, 15 states]`.
     table: Vec<u8>,
     table_shift: u32,
@@ -490,21 +497,31 @@ impl MixModel {
         let nbits = bits_for(vocab);
         let lg = Logistic::new();
         let orders: Vec<u32> = (1..=MAX_KIND).filter(|k| p.orders >> k & 1 == 1).collect();
-        let apm1 = Apm::new(1 << nbits, 7, &lg);
+        // The hashed APMs adapt at rate 2^-4 (enwik8_1M level 5: rate 7 1.7733 bpb, 6
+        // 1.7710, 5 1.7690, 4 1.7677, 3 1.7704); the per-node one at 2^-6 (level 1, where it
+        // is alone: 4 1.8578, 6 1.8542, 7 1.8553).
+        let arate = 4;
         let on = |f: u32, n: usize| if p.flags & f != 0 { n } else { 0 };
-        let apm2 = Apm::new(on(FLAG_APM2, 1 << p.apm_log), 7, &lg);
-        let apm3 = Apm::new(on(FLAG_APM3, 1 << p.apm_log), 7, &lg);
-        let init = 16384;
+        let apm2 = Apm::new(on(FLAG_APM2, 1 << p.apm_log), arate, &lg);
+        let apm3 = Apm::new(on(FLAG_APM3, 1 << p.apm_log), arate, &lg);
+        // Small initial weights: with a dozen or more inputs, larger ones start far
+        // overconfident (16384: 1.7818 bpb at level 5, 4096: 1.7796).
+        let init = 4096;
         let states = States::new();
         let mut init_counters = [Counter::HALF; 256];
         for (c, &(n0, n1)) in init_counters.iter_mut().zip(&states.counts) {
             *c = Counter::with_counts(n0, n1);
         }
+        let apm1 = Apm::new(1 << nbits, 6, &lg);
         let ssm = match &p.ssm {
             Some(s) => Some(Box::new(SsmInput::new(s, vocab)?)),
             None => None,
         };
-        let n_inputs = MAX_INPUTS + usize::from(ssm.is_some());
+        // Inputs actually used (the weight vectors' stride): per order, the bit history
+        // and the optional deterministic and run inputs; order 0, match (2), SSM, bias.
+        let per_order =
+            1 + usize::from(p.flags & FLAG_DET != 0) + usize::from(p.flags & FLAG_RUNS != 0);
+        let n_inputs = orders.len() * per_order + 4 + usize::from(ssm.is_some());
         Ok(MixModel {
             vocab: vocab as u32,
             nbits,
@@ -517,6 +534,7 @@ impl MixModel {
             text: 0,
             word: 0,
             prev_word: 0,
+            word3: 0,
             table: vec![0; 16 << p.table_log],
             table_shift: 64 - p.table_log,
             order0: vec![Counter::HALF; 1 << nbits],
@@ -572,6 +590,9 @@ impl MixModel {
                 }
                 KIND_SPARSE2 => {
                     u64::from(self.history[0]) << 16 | u64::from(self.history[2]) | 1 << 40
+                }
+                KIND_WORD3 => {
+                    self.word3.wrapping_mul(PHI) ^ self.prev_word.wrapping_mul(MIXC) ^ self.word
                 }
                 16 => self.text,
                 _ => self.text & ((1 << (8 * (o - MAX_ORDER_LEN))) - 1),
@@ -665,6 +686,7 @@ impl TokenModel for MixModel {
         let use_runs = self.p.flags & FLAG_RUNS != 0;
         let use_apm2 = self.p.flags & FLAG_APM2 != 0;
         let use_apm3 = self.p.flags & FLAG_APM3 != 0;
+        let use_det = self.p.flags & FLAG_DET != 0;
         let prev_sel = (self.rank[prev as usize] >> self.nbits.saturating_sub(10)) as usize;
         let o2h = (u64::from(prev) << 16 ^ u64::from(prev2)).wrapping_mul(MIXC);
         for depth in 0..self.nbits {
@@ -696,6 +718,14 @@ impl TokenModel for MixModel {
                 let st = self.lg.stretch(self.state_counters[i][usize::from(s)].p());
                 inputs[k] = st;
                 k += 1;
+                if use_det {
+                    inputs[k] = if self.states.det[usize::from(s)] {
+                        st
+                    } else {
+                        0
+                    };
+                    k += 1;
+                }
                 if use_runs {
                     let c = usize::from(run_class[i]);
                     inputs[k] = if c > 0 {
@@ -786,8 +816,11 @@ impl TokenModel for MixModel {
 
             // Learn.
             let limit = self.p.limit;
+            // A state's counter pools many contexts, so it averages over a longer window
+            // (limit 255 → 1020: enwik8_1M level 5 1.7685 → 1.7677 bpb).
+            let state_limit = (4 * limit).min(1023);
             for (i, &s) in slot_state[..n_orders].iter().enumerate() {
-                self.state_counters[i][usize::from(s)].update(bit, limit, &self.recip);
+                self.state_counters[i][usize::from(s)].update(bit, state_limit, &self.recip);
                 self.table[self.bucket[i] + local] = self.states.next(s, bit);
             }
             self.order0[o0].update(bit, limit, &self.recip);
@@ -842,6 +875,7 @@ impl TokenModel for MixModel {
                     (self.word ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(0x100_0000_01B3);
             } else {
                 if self.word != 0 {
+                    self.word3 = self.prev_word;
                     self.prev_word = self.word;
                 }
                 self.word = 0;
@@ -1029,7 +1063,7 @@ mod tests {
 
     #[test]
     fn memory_estimate_covers_allocations() {
-        for level in [1, 5, 9] {
+        for level in 1..=9 {
             let p = MixParams::for_level(level);
             // Without the SSM input (it refuses V > 4096; ssm_input.rs tests its bound).
             let m = MixModel::with_vocab_size(&p.to_list()[..10], MAX_VOCAB).unwrap();
@@ -1043,10 +1077,12 @@ mod tests {
                     + m.order0.capacity()
                     + m.matcher.counters.capacity())
                     * 4
-                + (MAX_INPUTS * (SET0 + SET1 + SET2 + SET3 + SET4) + N_SETS * FINAL_SETS) * 4
+                + (m.mixers.iter().map(Mixer::len).sum::<usize>() + m.final_mixer.len()) * 4
                 + (1 << bits_for(MAX_VOCAB)) * 33 * 2
                 + (m.apm2.len() + m.apm3.len()) * 2;
             assert!((used as u64) <= p.memory(MAX_VOCAB), "level {level}");
+            // The stride is the inputs in use, at most MAX_INPUTS (+1 with the SSM input).
+            assert!(m.mixers[0].len() <= MAX_INPUTS * SET0);
         }
     }
 }

@@ -65,6 +65,8 @@ pub(super) struct States {
     pub(super) weight: Vec<u8>,
     /// Per state: `(n0, n1)`, for the initial probability of a state's counter.
     pub(super) counts: Vec<(u8, u8)>,
+    /// Per state: only one bit value has been seen (exactly one count is zero).
+    pub(super) det: Vec<bool>,
 }
 
 /// The largest count allowed with a smaller count of 0, 1, 2 …; pairs with both counts
@@ -131,10 +133,12 @@ impl States {
             weight.push((n0 + n1) as u8);
             counts.push((n0 as u8, n1 as u8));
         }
+        let det = counts.iter().map(|&(a, b)| (a == 0) != (b == 0)).collect();
         States {
             next,
             weight,
             counts,
+            det,
         }
     }
 
@@ -207,6 +211,12 @@ impl Mixer {
             sel: 0,
             pr: 2048,
         }
+    }
+
+    /// Weights allocated.
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.weights.capacity()
     }
 
     /// Mixes `inputs` (stretched probabilities) with the weights of `ctx`; returns the
