@@ -449,7 +449,7 @@ impl Ssm {
             token as usize,
             &mut self.inf,
             0,
-            &mut self.logits,
+            Some(&mut self.logits),
         );
         self.chunk.push(token);
         if self.chunk.len() == self.dims.c {
@@ -492,7 +492,7 @@ impl Ssm {
             last,
             &mut self.inf,
             0,
-            &mut self.logits,
+            Some(&mut self.logits),
         );
         std::mem::swap(&mut self.live, &mut self.work);
     }
@@ -511,7 +511,6 @@ impl Ssm {
         let hit = 1.0 - self.cfg.label_smoothing;
         let mut loss = 0.0f32;
         for t in 0..npos {
-            let out = &mut self.probs[t * v..(t + 1) * v];
             forward::step(
                 &self.dims,
                 &self.lay,
@@ -521,8 +520,20 @@ impl Ssm {
                 self.chunk[t] as usize,
                 &mut self.acts,
                 t,
-                out,
+                None,
             );
+        }
+        // The head for all positions at once: each block of head rows is read from memory
+        // once per pass instead of once per position.
+        let d = self.dims.d;
+        kernels::matvec_batch(
+            &self.w[self.lay.head..self.lay.head + v * d],
+            d,
+            &self.acts.fu[..npos * d],
+            &mut self.probs[..npos * v],
+        );
+        for t in 0..npos {
+            let out = &mut self.probs[t * v..(t + 1) * v];
             kernels::softmax_in_place(out);
             let target = self.chunk[t + 1] as usize;
             loss -= detmath::ln(out[target]);
