@@ -41,7 +41,7 @@ pub(crate) fn matvec(w: &[f32], cols: usize, x: &[f32], y: &mut [f32]) {
 /// every `t`, with `R = w.len() / cols`.
 pub(crate) fn matvec_batch(w: &[f32], cols: usize, xs: &[f32], ys: &mut [f32]) {
     assert!(
-        cols > 0 && w.len() % cols == 0,
+        cols > 0 && w.len().is_multiple_of(cols),
         "matvec_batch: w is not rows × cols"
     );
     let rows = w.len() / cols;
@@ -80,7 +80,7 @@ pub(crate) fn matvec_t_accumulate(w: &[f32], cols: usize, g: &[f32], dx: &mut [f
 /// each output set to 0, then [`matvec_t_accumulate`].
 pub(crate) fn matvec_t_batch(w: &[f32], cols: usize, gs: &[f32], dxs: &mut [f32]) {
     assert!(
-        cols > 0 && w.len() % cols == 0,
+        cols > 0 && w.len().is_multiple_of(cols),
         "matvec_t_batch: w is not rows × cols"
     );
     let rows = w.len() / cols;

@@ -105,9 +105,10 @@ pub(crate) fn matvec(w: &[f32], cols: usize, x: &[f32], y: &mut [f32]) {
 /// For `cols == 32` the loop runs over blocks of 8 rows outside and inputs inside, so each
 /// block (1 KB) stays in L1 while every input uses it: `w` is read from memory once per
 /// call instead of once per input.
+#[inline(never)]
 pub(crate) fn matvec_batch(w: &[f32], cols: usize, xs: &[f32], ys: &mut [f32]) {
     assert!(
-        cols > 0 && w.len() % cols == 0,
+        cols > 0 && w.len().is_multiple_of(cols),
         "matvec_batch: w is not rows × cols"
     );
     let rows = w.len() / cols;
@@ -116,7 +117,7 @@ pub(crate) fn matvec_batch(w: &[f32], cols: usize, xs: &[f32], ys: &mut [f32]) {
         xs.len() == batch * cols && ys.len() == batch * rows,
         "matvec_batch: batch mismatch"
     );
-    if cols != 32 || rows % 8 != 0 {
+    if cols != 32 || !rows.is_multiple_of(8) {
         for t in 0..batch {
             matvec(
                 w,
@@ -246,9 +247,10 @@ const T_BATCH_ROWS: usize = 64;
 /// [`super::scalar::matvec_t_batch`], bit-identical: for `cols == 32` the rows are walked in
 /// blocks (outer) and inputs inside, each input's accumulators reloaded per block, which
 /// keeps every output's additions in increasing row order.
+#[inline(never)]
 pub(crate) fn matvec_t_batch(w: &[f32], cols: usize, gs: &[f32], dxs: &mut [f32]) {
     assert!(
-        cols > 0 && w.len() % cols == 0,
+        cols > 0 && w.len().is_multiple_of(cols),
         "matvec_t_batch: w is not rows × cols"
     );
     let rows = w.len() / cols;
@@ -369,6 +371,7 @@ pub(crate) fn entropy(p: &[f32]) -> f32 {
 }
 
 /// One Adam step over a parameter slice; see [`AdamScalars`] for the per-element formula.
+#[inline(never)]
 pub(crate) fn adam(
     params: &mut [f32],
     grads: &[f32],
@@ -425,6 +428,7 @@ fn adam_lanes(p: f32x8, g: f32x8, m: f32x8, v: f32x8, s: &AdamScalars) -> (f32x8
 }
 
 /// `Σ x[i]²` as a lane sum.
+#[inline(never)]
 pub(crate) fn sum_squares(x: &[f32]) -> f32 {
     tree8(dot_lanes(x, x).to_array())
 }

@@ -116,14 +116,18 @@ fn tokens(n: usize, v: u32) -> Vec<u32> {
 }
 
 #[test]
-fn cdf16_bptt_and_tiny_tables_round_trip() {
+fn cdf16_detached_and_tiny_tables_round_trip() {
     let toks = tokens(1500, 300);
     let mut p = PaperParams::reference(ALL_PARTS);
     let full = model_round_trip(&p.to_list(), 300, &toks);
     p.cdf_log = 16;
     model_round_trip(&p.to_list(), 300, &toks);
-    p.ssm.grad_mode = GradMode::Bptt;
+    p.ssm.grad_mode = GradMode::Detached;
     model_round_trip(&p.to_list(), 300, &toks);
+    // The reference code's settings.
+    let r = PaperParams::reference_code(ALL_PARTS);
+    assert_eq!((r.scale_h0, r.ssm.grad_mode), (5.5, GradMode::Detached));
+    assert_ne!(model_round_trip(&r.to_list(), 300, &toks), full);
     // Tables that stop growing early: the drop rule must keep both sides in step.
     let mut p = PaperParams::reference(PART_NGRAM | PART_LZ);
     p.ngram_log = 4;

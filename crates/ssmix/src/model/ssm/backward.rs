@@ -89,6 +89,7 @@ fn silu_grad(x: f32) -> f32 {
 /// One pass over `dw` for all positions instead of one outer product per position: the
 /// gradient matrix is written once rather than read and written `T` times. Each element is
 /// an independent chain of `+`, so the SIMD and the scalar tail give the same bits.
+#[inline(never)]
 pub(super) fn head_gradient(dw: &mut [f32], dl: &[f32], fu: &[f32], v: usize, d: usize) {
     let npos = dl.len() / v;
     assert!(dw.len() == v * d && dl.len() == npos * v && fu.len() == npos * d);
@@ -131,6 +132,7 @@ fn head_row<const K: usize>(out: &mut [f32], dl: &[f32], fu: &[f32], r: usize, v
 
 /// Adds the gradient of the loss whose logit gradients are in `s.probs` (positions
 /// `0..npos`) to `s.g`, walking positions backwards.
+#[inline(never)]
 pub(super) fn backward(s: &mut Ssm, npos: usize) {
     let Dims {
         d,
@@ -386,6 +388,7 @@ pub(super) fn scan_backward_scalar(v: &ScanVals<'_>, o: ScanGrads<'_>) {
 /// [`scan_backward_scalar`] for `E` and `N` multiples of 8, bit-identical to it: 8
 /// channels per vector for per-channel values, 8 `j` per vector inside a channel, and
 /// 8×8 transposes so that the per-channel sums over `j` keep their ascending order.
+#[inline(never)]
 pub(super) fn scan_backward_x8(v: &ScanVals<'_>, o: ScanGrads<'_>) {
     let n = v.n;
     let e = v.xc.len();

@@ -288,6 +288,7 @@ pub(super) fn scan_scalar(
 /// 8×8 transposed blocks of products, so each lane still adds its channel's terms in
 /// ascending `j`.
 #[allow(clippy::too_many_arguments)]
+#[inline(never)]
 pub(super) fn scan_x8(
     n: usize,
     dt_in: f32,
