@@ -1,6 +1,6 @@
 //! `--preset paper`: microseconds per token by stage, on enwik8-like tokens.
 //!
-//! Stages of the SSM (reference dimensions, V = 2,048 as the preset's vocabulary cap):
+//! Stages of the SSM (reference dimensions, the preset's vocabulary cap of 1,792):
 //! `layers` and `head` of the inference step, one `softmax`, a training `forward` and
 //! `backward` pass over a 32-token chunk and the `adam` step (clip + dense update). Per
 //! token at the steady schedule (2 passes per chunk, the first one reusing the inference
@@ -21,7 +21,7 @@ use criterion::{
 use ssmix::internals::{SsmStages, paper_code, tokenize};
 use ssmix_benches::{data, textgen};
 
-const VOCAB_CAP: usize = 2048;
+const VOCAB_CAP: usize = 1792;
 const INPUT_LEN: usize = 256 << 10;
 const MODEL_TOKENS: usize = 20_000;
 

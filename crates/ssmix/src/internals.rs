@@ -127,7 +127,7 @@ pub struct PaperTweaks {
     /// SSM gradients: `Some(true)` truncated BPTT through each chunk (the presets'
     /// default), `Some(false)` per-token-detached as the reference code.
     pub bptt: Option<bool>,
-    /// `H0` of the entropy scale (presets 4.0, reference code 5.5).
+    /// `H0` of the entropy scale (presets 3.2, reference code 5.5).
     pub scale_h0: Option<f32>,
     /// The SSM's Adam learning rate (reference 0.002).
     pub lr: Option<f32>,

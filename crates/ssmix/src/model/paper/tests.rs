@@ -219,11 +219,11 @@ fn decoding_garbage_never_panics() {
                     (s >> 56) as u8
                 })
                 .collect();
-            let mut m = PaperModel::with_vocab_size(&p.to_list(), 2048).unwrap();
+            let mut m = PaperModel::with_vocab_size(&p.to_list(), p.vocab_cap as usize).unwrap();
             let mut dec = RangeDecoder::new(&bytes);
             for _ in 0..3000 {
                 match m.code(&mut dec, 0) {
-                    Ok(t) => assert!(t < 2048),
+                    Ok(t) => assert!(t < p.vocab_cap),
                     Err(_) => break,
                 }
             }
@@ -233,9 +233,9 @@ fn decoding_garbage_never_panics() {
 
 #[test]
 fn memory_estimate_covers_allocations() {
-    let toks = tokens(20_000, 2048);
+    let toks = tokens(20_000, 1792);
     let p = PaperParams::reference(PART_NGRAM | PART_LZ | PART_RECENCY);
-    let mut m = PaperModel::with_vocab_size(&p.to_list(), 2048).unwrap();
+    let mut m = PaperModel::with_vocab_size(&p.to_list(), 1792).unwrap();
     let mut enc = RangeEncoder::new();
     for &t in &toks {
         m.code(&mut enc, t).unwrap();
