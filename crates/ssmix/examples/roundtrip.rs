@@ -1,15 +1,16 @@
 //! Compresses and decompresses a file, printing size, bits per byte and speed.
 //!
 //! `cargo run --release -p ssmix --example roundtrip -- FILE [LEVEL] [--preset NAME]
-//! [--vocab-cap N] [--cdf16] [--bptt]`
+//! [--vocab-cap N] [--cdf16] [--bptt | --detached] [--h0 X] [--lr X]`
 //!
-//! Presets: `default`, `paper`, `paper-counts`, `paper-ngrams`, `paper-ssm`. The last
-//! three flags change a paper preset's settings (they need the `internals` feature).
+//! Presets: `default`, `paper`, `paper-counts`, `paper-ngrams`, `paper-ssm`. The other
+//! flags change a paper preset's settings (they need the `internals` feature):
+//! `--detached --h0 5.5` gives the reference code's settings.
 
 use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let usage = "usage: roundtrip FILE [LEVEL] [--preset NAME] [--vocab-cap N] [--cdf16] [--bptt]";
+    let usage = "usage: roundtrip FILE [LEVEL] [--preset NAME] [--vocab-cap N] [--cdf16] [--bptt | --detached] [--h0 X] [--lr X]";
     let mut path = None;
     let mut level = 5;
     let mut preset = ssmix::Preset::Default;
@@ -29,7 +30,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             "--vocab-cap" => tweaks.vocab_cap = Some(args.next().ok_or(usage)?.parse()?),
             "--cdf16" => tweaks.cdf16 = true,
-            "--bptt" => tweaks.bptt = true,
+            "--bptt" => tweaks.bptt = Some(true),
+            "--detached" => tweaks.bptt = Some(false),
+            "--h0" => tweaks.scale_h0 = Some(args.next().ok_or(usage)?.parse()?),
+            "--lr" => tweaks.lr = Some(args.next().ok_or(usage)?.parse()?),
             _ if path.is_none() => path = Some(a),
             _ => level = a.parse()?,
         }
@@ -62,28 +66,43 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 struct Tweaks {
     vocab_cap: Option<u32>,
     cdf16: bool,
-    bptt: bool,
+    bptt: Option<bool>,
+    scale_h0: Option<f32>,
+    lr: Option<f32>,
 }
 
 impl Tweaks {
     #[cfg(feature = "internals")]
     fn compress(&self, data: &[u8], opts: &ssmix::Options) -> ssmix::Result<Vec<u8>> {
-        if self.vocab_cap.is_none() && !self.cdf16 && !self.bptt {
+        if self.vocab_cap.is_none()
+            && !self.cdf16
+            && self.bptt.is_none()
+            && self.scale_h0.is_none()
+            && self.lr.is_none()
+        {
             return ssmix::compress(data, opts);
         }
         let t = ssmix::internals::PaperTweaks {
             vocab_cap: self.vocab_cap,
             cdf_log: self.cdf16.then_some(16),
             bptt: self.bptt,
+            scale_h0: self.scale_h0,
+            lr: self.lr,
         };
         ssmix::internals::compress_paper(data, opts, &t)
     }
 
     #[cfg(not(feature = "internals"))]
     fn compress(&self, data: &[u8], opts: &ssmix::Options) -> ssmix::Result<Vec<u8>> {
-        if self.vocab_cap.is_some() || self.cdf16 || self.bptt {
+        if self.vocab_cap.is_some()
+            || self.cdf16
+            || self.bptt.is_some()
+            || self.scale_h0.is_some()
+            || self.lr.is_some()
+        {
             return Err(ssmix::Error::InvalidOption(
-                "--vocab-cap, --cdf16 and --bptt need --features internals".into(),
+                "--vocab-cap, --cdf16, --bptt, --detached, --h0 and --lr need --features internals"
+                    .into(),
             ));
         }
         ssmix::compress(data, opts)

@@ -124,9 +124,13 @@ pub struct PaperTweaks {
     pub vocab_cap: Option<u32>,
     /// log2 of the CDF total: 24, or 16 for the reference's rounding rule.
     pub cdf_log: Option<u32>,
-    /// Train the SSM with truncated BPTT through each chunk instead of per-token-detached
-    /// gradients.
-    pub bptt: bool,
+    /// SSM gradients: `Some(true)` truncated BPTT through each chunk (the presets'
+    /// default), `Some(false)` per-token-detached as the reference code.
+    pub bptt: Option<bool>,
+    /// `H0` of the entropy scale (presets 3.2, reference code 5.5).
+    pub scale_h0: Option<f32>,
+    /// The SSM's Adam learning rate (reference 0.002).
+    pub lr: Option<f32>,
 }
 
 /// Compresses `data` with the model of `options` (a paper preset) changed by `tweaks`.
@@ -151,8 +155,18 @@ pub fn compress_paper(
     if let Some(c) = tweaks.cdf_log {
         p.cdf_log = c;
     }
-    if tweaks.bptt {
-        p.ssm.grad_mode = crate::model::ssm::GradMode::Bptt;
+    if let Some(bptt) = tweaks.bptt {
+        p.ssm.grad_mode = if bptt {
+            crate::model::ssm::GradMode::Bptt
+        } else {
+            crate::model::ssm::GradMode::Detached
+        };
+    }
+    if let Some(h0) = tweaks.scale_h0 {
+        p.scale_h0 = h0;
+    }
+    if let Some(lr) = tweaks.lr {
+        p.ssm.lr = lr;
     }
     config.params = p.to_list();
     PaperParams::from_list(&config.params)
@@ -161,4 +175,78 @@ pub fn compress_paper(
     enc.set_content_size(data.len() as u64)?;
     enc.write_all(data)?;
     enc.finish()
+}
+
+/// The paper preset's SSM (reference configuration) with entry points per stage, for the
+/// criterion benches. Each call runs one stage on the model's own buffers.
+pub struct SsmStages(crate::model::ssm::Ssm);
+
+impl SsmStages {
+    /// A fresh model for a vocabulary of `vocab_len` tokens; `bptt` selects truncated BPTT.
+    pub fn new(vocab_len: usize, bptt: bool) -> Self {
+        let mut cfg = crate::model::ssm::SsmConfig::reference();
+        if bptt {
+            cfg.grad_mode = crate::model::ssm::GradMode::Bptt;
+        }
+        SsmStages(crate::model::ssm::Ssm::new(cfg, vocab_len))
+    }
+
+    /// Tokens per training chunk.
+    pub fn chunk_len(&self) -> usize {
+        self.0.config().chunk
+    }
+
+    /// The complete online step (`observe`: inference, and training every chunk).
+    pub fn observe(&mut self, token: u32) {
+        self.0.observe(token);
+    }
+
+    /// The layers of one inference step.
+    pub fn layers(&mut self, token: u32) {
+        self.0.bench_layers(token);
+    }
+
+    /// The head of one inference step.
+    pub fn head(&mut self) {
+        self.0.bench_head();
+    }
+
+    /// One softmax over the vocabulary.
+    pub fn softmax(&mut self) {
+        self.0.bench_softmax();
+    }
+
+    /// Makes `tokens` (exactly [`SsmStages::chunk_len`]) the chunk to train on.
+    pub fn load_chunk(&mut self, tokens: &[u32]) {
+        self.0.bench_load_chunk(tokens);
+    }
+
+    /// One training forward pass over the loaded chunk.
+    pub fn train_forward(&mut self) {
+        self.0.bench_train_forward();
+    }
+
+    /// One training backward pass over the loaded chunk.
+    pub fn train_backward(&mut self) {
+        self.0.bench_train_backward();
+    }
+
+    /// Gradient clip and one Adam step over all parameters.
+    pub fn adam(&mut self) {
+        self.0.bench_adam();
+    }
+}
+
+/// Codes `tokens` (each `< vocab_len`) with a fresh paper model whose components are the
+/// `parts` bits (1 SSM, 2 n-grams, 4 LZ pairs, 8 recency; the count prior is always on)
+/// and returns the coded size in bytes.
+pub fn paper_code(parts: u32, vocab_len: usize, tokens: &[u32]) -> Result<usize> {
+    use crate::model::TokenModel;
+    let params = crate::model::paper::PaperParams::reference(parts).to_list();
+    let mut m = crate::model::paper::PaperModel::with_vocab_size(&params, vocab_len)?;
+    let mut enc = coder::RangeEncoder::new();
+    for &t in tokens {
+        m.code(&mut enc, t)?;
+    }
+    Ok(enc.finish().len())
 }

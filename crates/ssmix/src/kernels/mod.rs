@@ -40,8 +40,8 @@ mod tests;
 // The SSM (next step) calls these; until then only the tests do.
 #[allow(unused_imports)]
 pub(crate) use simd::{
-    adam, axpy, dot, entropy, matvec, matvec_t_accumulate, outer_accumulate, scale, softmax,
-    softmax_in_place, sum_squares,
+    adam, axpy, dot, entropy, matvec, matvec_batch, matvec_t_accumulate, matvec_t_batch,
+    outer_accumulate, scale, softmax, softmax_in_place, sum_squares,
 };
 
 /// Logits more than this many nats below the maximum get probability exactly 0 in

@@ -37,6 +37,29 @@ pub(crate) fn matvec(w: &[f32], cols: usize, x: &[f32], y: &mut [f32]) {
     }
 }
 
+/// [`matvec`] for several inputs: `ys[t·R .. (t+1)·R] = w · xs[t·cols .. (t+1)·cols]` for
+/// every `t`, with `R = w.len() / cols`.
+pub(crate) fn matvec_batch(w: &[f32], cols: usize, xs: &[f32], ys: &mut [f32]) {
+    assert!(
+        cols > 0 && w.len().is_multiple_of(cols),
+        "matvec_batch: w is not rows × cols"
+    );
+    let rows = w.len() / cols;
+    let batch = xs.len() / cols;
+    assert!(
+        xs.len() == batch * cols && ys.len() == batch * rows,
+        "matvec_batch: batch mismatch"
+    );
+    for t in 0..batch {
+        matvec(
+            w,
+            cols,
+            &xs[t * cols..(t + 1) * cols],
+            &mut ys[t * rows..(t + 1) * rows],
+        );
+    }
+}
+
 /// `dx[c] += Σ_r w[r, c]·g[r]`, added one row at a time in increasing `r`
 /// (`dx[c] = dx[c] + w[r, c]·g[r]`). `w` is `g.len() × cols`, row-major.
 pub(crate) fn matvec_t_accumulate(w: &[f32], cols: usize, g: &[f32], dx: &mut [f32]) {
@@ -50,6 +73,26 @@ pub(crate) fn matvec_t_accumulate(w: &[f32], cols: usize, g: &[f32], dx: &mut [f
         for (c, d) in dx.iter_mut().enumerate() {
             *d += w[r * cols + c] * gr;
         }
+    }
+}
+
+/// `dxs[t·cols .. (t+1)·cols] = Σ_r w[r, ·]·gs[t·R + r]` for every `t` (`R = w.len() / cols`):
+/// each output set to 0, then [`matvec_t_accumulate`].
+pub(crate) fn matvec_t_batch(w: &[f32], cols: usize, gs: &[f32], dxs: &mut [f32]) {
+    assert!(
+        cols > 0 && w.len().is_multiple_of(cols),
+        "matvec_t_batch: w is not rows × cols"
+    );
+    let rows = w.len() / cols;
+    let batch = dxs.len() / cols;
+    assert!(
+        dxs.len() == batch * cols && gs.len() == batch * rows,
+        "matvec_t_batch: batch mismatch"
+    );
+    for t in 0..batch {
+        let dx = &mut dxs[t * cols..(t + 1) * cols];
+        dx.fill(0.0);
+        matvec_t_accumulate(w, cols, &gs[t * rows..(t + 1) * rows], dx);
     }
 }
 

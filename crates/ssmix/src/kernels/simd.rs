@@ -99,6 +99,55 @@ pub(crate) fn matvec(w: &[f32], cols: usize, x: &[f32], y: &mut [f32]) {
     }
 }
 
+/// [`matvec`] for several inputs: `ys[t·R .. (t+1)·R] = w · xs[t·cols .. (t+1)·cols]` for
+/// every `t`, with `R = w.len() / cols`; bit-identical to one [`matvec`] per `t`.
+///
+/// For `cols == 32` the loop runs over blocks of 8 rows outside and inputs inside, so each
+/// block (1 KB) stays in L1 while every input uses it: `w` is read from memory once per
+/// call instead of once per input.
+#[inline(never)]
+pub(crate) fn matvec_batch(w: &[f32], cols: usize, xs: &[f32], ys: &mut [f32]) {
+    assert!(
+        cols > 0 && w.len().is_multiple_of(cols),
+        "matvec_batch: w is not rows × cols"
+    );
+    let rows = w.len() / cols;
+    let batch = xs.len() / cols;
+    assert!(
+        xs.len() == batch * cols && ys.len() == batch * rows,
+        "matvec_batch: batch mismatch"
+    );
+    if cols != 32 || !rows.is_multiple_of(8) {
+        for t in 0..batch {
+            matvec(
+                w,
+                cols,
+                &xs[t * cols..(t + 1) * cols],
+                &mut ys[t * rows..(t + 1) * rows],
+            );
+        }
+        return;
+    }
+    for (blk, rows8) in w.chunks_exact(8 * 32).enumerate() {
+        for t in 0..batch {
+            let x = &xs[t * 32..t * 32 + 32];
+            let xv: [f32x8; 4] = std::array::from_fn(|k| load(&x[8 * k..]));
+            let acc: [f32x8; 8] = std::array::from_fn(|j| {
+                let row = &rows8[j * 32..j * 32 + 32];
+                let mut a = f32x8::ZERO;
+                for (k, xk) in xv.iter().enumerate() {
+                    a += load(&row[8 * k..]) * *xk;
+                }
+                a
+            });
+            store(
+                &mut ys[t * rows + 8 * blk..],
+                tree8_lanes(f32x8::transpose(acc)),
+            );
+        }
+    }
+}
+
 /// [`matvec`] for `cols == 8·K`, with `x` held in registers.
 #[inline(always)]
 fn matvec_fixed<const K: usize>(w: &[f32], x: &[f32], y: &mut [f32]) {
@@ -191,6 +240,52 @@ fn t_block<const K: usize>(w: &[f32], cols: usize, g: &[f32], dx: &mut [f32], c0
     }
 }
 
+/// Rows per block of [`matvec_t_batch`]: 64 rows of 32 floats = 8 KB, held in L1 while
+/// every input of the batch uses them.
+const T_BATCH_ROWS: usize = 64;
+
+/// [`super::scalar::matvec_t_batch`], bit-identical: for `cols == 32` the rows are walked in
+/// blocks (outer) and inputs inside, each input's accumulators reloaded per block, which
+/// keeps every output's additions in increasing row order.
+#[inline(never)]
+pub(crate) fn matvec_t_batch(w: &[f32], cols: usize, gs: &[f32], dxs: &mut [f32]) {
+    assert!(
+        cols > 0 && w.len().is_multiple_of(cols),
+        "matvec_t_batch: w is not rows × cols"
+    );
+    let rows = w.len() / cols;
+    let batch = dxs.len() / cols;
+    assert!(
+        dxs.len() == batch * cols && gs.len() == batch * rows,
+        "matvec_t_batch: batch mismatch"
+    );
+    dxs.fill(0.0);
+    if cols != 32 {
+        for t in 0..batch {
+            matvec_t_accumulate(
+                w,
+                cols,
+                &gs[t * rows..(t + 1) * rows],
+                &mut dxs[t * cols..(t + 1) * cols],
+            );
+        }
+        return;
+    }
+    let mut r0 = 0;
+    while r0 < rows {
+        let r1 = (r0 + T_BATCH_ROWS).min(rows);
+        let wb = &w[r0 * 32..r1 * 32];
+        for t in 0..batch {
+            matvec_t_fixed::<4>(
+                wb,
+                &gs[t * rows + r0..t * rows + r1],
+                &mut dxs[t * 32..t * 32 + 32],
+            );
+        }
+        r0 = r1;
+    }
+}
+
 /// `dw[r, c] = dw[r, c] + g[r]·x[c]` for the row-major `g.len() × x.len()` matrix `dw`.
 pub(crate) fn outer_accumulate(dw: &mut [f32], g: &[f32], x: &[f32]) {
     let cols = x.len();
@@ -276,6 +371,7 @@ pub(crate) fn entropy(p: &[f32]) -> f32 {
 }
 
 /// One Adam step over a parameter slice; see [`AdamScalars`] for the per-element formula.
+#[inline(never)]
 pub(crate) fn adam(
     params: &mut [f32],
     grads: &[f32],
@@ -332,6 +428,7 @@ fn adam_lanes(p: f32x8, g: f32x8, m: f32x8, v: f32x8, s: &AdamScalars) -> (f32x8
 }
 
 /// `Σ x[i]²` as a lane sum.
+#[inline(never)]
 pub(crate) fn sum_squares(x: &[f32]) -> f32 {
     tree8(dot_lanes(x, x).to_array())
 }

@@ -95,6 +95,37 @@ proptest! {
     }
 
     #[test]
+    fn matvec_batch_bits(rows8 in 0usize..6, extra in 0usize..3, cols in prop_oneof![Just(32usize), 1usize..40], batch in 0usize..5, seed in any::<u64>()) {
+        let rows = 8 * rows8 + extra;
+        let mut rng = SplitMix64(seed);
+        let w = rng.vec(rows * cols, -1.0, 1.0);
+        let xs = rng.vec(batch * cols, -3.0, 3.0);
+        let mut ys = vec![f32::NAN; batch * rows];
+        let mut yv = vec![f32::NAN; batch * rows];
+        scalar::matvec_batch(&w, cols, &xs, &mut ys);
+        simd::matvec_batch(&w, cols, &xs, &mut yv);
+        assert_same("matvec_batch", &ys, &yv)?;
+        // Each input's block equals a stand-alone matvec.
+        for t in 0..batch {
+            let mut one = vec![0.0; rows];
+            scalar::matvec(&w, cols, &xs[t * cols..(t + 1) * cols], &mut one);
+            assert_same("matvec_batch row", &one, &yv[t * rows..(t + 1) * rows])?;
+        }
+    }
+
+    #[test]
+    fn matvec_t_batch_bits(rows in 0usize..150, cols in prop_oneof![Just(32usize), 1usize..40], batch in 0usize..4, seed in any::<u64>()) {
+        let mut rng = SplitMix64(seed);
+        let w = rng.vec(rows * cols, -1.0, 1.0);
+        let gs = rng.vec(batch * rows, -3.0, 3.0);
+        let mut ds = vec![f32::NAN; batch * cols];
+        let mut dv = vec![f32::NAN; batch * cols];
+        scalar::matvec_t_batch(&w, cols, &gs, &mut ds);
+        simd::matvec_t_batch(&w, cols, &gs, &mut dv);
+        assert_same("matvec_t_batch", &ds, &dv)?;
+    }
+
+    #[test]
     fn matvec_t_and_outer_bits((rows, cols, w) in matrix(), seed in any::<u64>()) {
         let mut rng = SplitMix64(seed);
         let g = rng.vec(rows, -1.0, 1.0);

@@ -116,14 +116,18 @@ fn tokens(n: usize, v: u32) -> Vec<u32> {
 }
 
 #[test]
-fn cdf16_bptt_and_tiny_tables_round_trip() {
+fn cdf16_detached_and_tiny_tables_round_trip() {
     let toks = tokens(1500, 300);
     let mut p = PaperParams::reference(ALL_PARTS);
     let full = model_round_trip(&p.to_list(), 300, &toks);
     p.cdf_log = 16;
     model_round_trip(&p.to_list(), 300, &toks);
-    p.ssm.grad_mode = GradMode::Bptt;
+    p.ssm.grad_mode = GradMode::Detached;
     model_round_trip(&p.to_list(), 300, &toks);
+    // The reference code's settings.
+    let r = PaperParams::reference_code(ALL_PARTS);
+    assert_eq!((r.scale_h0, r.ssm.grad_mode), (5.5, GradMode::Detached));
+    assert_ne!(model_round_trip(&r.to_list(), 300, &toks), full);
     // Tables that stop growing early: the drop rule must keep both sides in step.
     let mut p = PaperParams::reference(PART_NGRAM | PART_LZ);
     p.ngram_log = 4;
@@ -215,11 +219,11 @@ fn decoding_garbage_never_panics() {
                     (s >> 56) as u8
                 })
                 .collect();
-            let mut m = PaperModel::with_vocab_size(&p.to_list(), 2048).unwrap();
+            let mut m = PaperModel::with_vocab_size(&p.to_list(), p.vocab_cap as usize).unwrap();
             let mut dec = RangeDecoder::new(&bytes);
             for _ in 0..3000 {
                 match m.code(&mut dec, 0) {
-                    Ok(t) => assert!(t < 2048),
+                    Ok(t) => assert!(t < p.vocab_cap),
                     Err(_) => break,
                 }
             }
@@ -229,9 +233,9 @@ fn decoding_garbage_never_panics() {
 
 #[test]
 fn memory_estimate_covers_allocations() {
-    let toks = tokens(20_000, 2048);
+    let toks = tokens(20_000, 1792);
     let p = PaperParams::reference(PART_NGRAM | PART_LZ | PART_RECENCY);
-    let mut m = PaperModel::with_vocab_size(&p.to_list(), 2048).unwrap();
+    let mut m = PaperModel::with_vocab_size(&p.to_list(), 1792).unwrap();
     let mut enc = RangeEncoder::new();
     for &t in &toks {
         m.code(&mut enc, t).unwrap();

@@ -6,8 +6,8 @@
 //! convolution inputs are carried back through the whole chunk.
 
 use super::{A_LOG_MAX, Dims, GradMode, Ssm};
-use crate::detmath::sigmoid;
-use crate::kernels::{matvec_t_accumulate, outer_accumulate};
+use crate::detmath::{sigmoid, sigmoid_x8, silu, silu_x8};
+use crate::kernels::{matvec_t_accumulate, matvec_t_batch, outer_accumulate};
 use wide::f32x8;
 
 /// Preallocated buffers of the backward pass.
@@ -15,6 +15,8 @@ pub(super) struct Scratch {
     /// Gradient of the residual stream (`D`) and of a LayerNorm output (`D`).
     dx: Vec<f32>,
     du: Vec<f32>,
+    /// Gradient of the final LayerNorm output at every position of the chunk (`C × D`).
+    du_head: Vec<f32>,
     /// Gradient of the gated output (`E`), of `[x_s | z]` (`2E`), of the conv output (`E`).
     dgy: Vec<f32>,
     dxz: Vec<f32>,
@@ -33,6 +35,7 @@ impl Scratch {
         Scratch {
             dx: vec![0.0; d.d],
             du: vec![0.0; d.d],
+            du_head: vec![0.0; d.c * d.d],
             dgy: vec![0.0; d.e],
             dxz: vec![0.0; 2 * d.e],
             dxc: vec![0.0; d.e],
@@ -86,6 +89,7 @@ fn silu_grad(x: f32) -> f32 {
 /// One pass over `dw` for all positions instead of one outer product per position: the
 /// gradient matrix is written once rather than read and written `T` times. Each element is
 /// an independent chain of `+`, so the SIMD and the scalar tail give the same bits.
+#[inline(never)]
 pub(super) fn head_gradient(dw: &mut [f32], dl: &[f32], fu: &[f32], v: usize, d: usize) {
     let npos = dl.len() / v;
     assert!(dw.len() == v * d && dl.len() == npos * v && fu.len() == npos * d);
@@ -128,6 +132,7 @@ fn head_row<const K: usize>(out: &mut [f32], dl: &[f32], fu: &[f32], r: usize, v
 
 /// Adds the gradient of the loss whose logit gradients are in `s.probs` (positions
 /// `0..npos`) to `s.g`, walking positions backwards.
+#[inline(never)]
 pub(super) fn backward(s: &mut Ssm, npos: usize) {
     let Dims {
         d,
@@ -151,11 +156,16 @@ pub(super) fn backward(s: &mut Ssm, npos: usize) {
         v,
         d,
     );
+    // Head input gradients of all positions in one pass over the head.
+    matvec_t_batch(
+        &w[lay.head..lay.head + v * d],
+        d,
+        &s.probs[..npos * v],
+        &mut bw.du_head[..npos * d],
+    );
     for t in (0..npos).rev() {
-        // Head and final LayerNorm.
-        let dl = &s.probs[t * v..(t + 1) * v];
-        bw.du.fill(0.0);
-        matvec_t_accumulate(&w[lay.head..lay.head + v * d], d, dl, &mut bw.du);
+        // Final LayerNorm.
+        bw.du.copy_from_slice(&bw.du_head[t * d..(t + 1) * d]);
         bw.dx.fill(0.0);
         {
             let (gg, gb) = g[lay.lnf_g..lay.lnf_b + d].split_at_mut(d);
@@ -195,41 +205,45 @@ pub(super) fn backward(s: &mut Ssm, npos: usize) {
             let (b, c) = (&proj[..n], &proj[n..2 * n]);
             let dt_in = proj[2 * n];
             bw.dproj.fill(0.0);
-            let mut d_dt_in = 0.0f32;
-            for i in 0..e {
-                let z = xz[e + i];
-                let dy = bw.dgy[i] * crate::detmath::silu(z);
-                bw.dxz[e + i] = bw.dgy[i] * y[i] * silu_grad(z);
-                g[o.d + i] += dy * xc[i];
-                let mut dxc = dy * w[o.d + i];
-                let dl = delta[i];
-                let dxi = dl * xc[i];
-                let mut ddelta = 0.0f32;
-                let mut d_dx = 0.0f32;
-                for j in 0..n {
-                    let ij = i * n + j;
-                    let dhij = dy * c[j] + dh[ij];
-                    bw.dproj[n + j] += dy * hs[ij];
-                    // exp(Δ·A): d/d(Δ·A) = exp(Δ·A).
-                    let dexp = dhij * hprev[ij] * da[ij];
-                    ddelta += dexp * a[ij];
-                    // dA/dA_log = A below the clamp, 0 above it.
-                    if w[o.a_log + ij] < A_LOG_MAX {
-                        g[o.a_log + ij] += dexp * dl * a[ij];
-                    }
-                    d_dx += dhij * b[j];
-                    bw.dproj[j] += dhij * dxi;
-                    dh[ij] = if bptt { dhij * da[ij] } else { 0.0 };
-                }
-                ddelta += d_dx * xc[i];
-                dxc += d_dx * dl;
-                let ddtp = ddelta * sigmoid(dtp[i]);
-                g[o.dt_w + i] += ddtp * dt_in;
-                g[o.dt_b + i] += ddtp;
-                d_dt_in += ddtp * w[o.dt_w + i];
-                bw.dxc[i] = dxc;
+            // dt_w, dt_b, A_log and D are adjacent in the layout.
+            let (g_dtw, rest) = g[o.dt_w..o.d + e].split_at_mut(e);
+            let (g_dtb, rest) = rest.split_at_mut(e);
+            let (g_alog, g_d) = rest.split_at_mut(e * n);
+            let sv = ScanVals {
+                n,
+                bptt,
+                dt_in,
+                dgy: &bw.dgy,
+                y,
+                z: &xz[e..2 * e],
+                xc,
+                w_d: &w[o.d..o.d + e],
+                w_dtw: &w[o.dt_w..o.dt_w + e],
+                w_alog: &w[o.a_log..o.a_log + e * n],
+                delta,
+                dtp,
+                a,
+                b,
+                c,
+                hs,
+                hprev,
+                da,
+            };
+            let sg = ScanGrads {
+                dh,
+                g_d,
+                g_alog,
+                g_dtw,
+                g_dtb,
+                dxz_z: &mut bw.dxz[e..2 * e],
+                dproj: &mut bw.dproj,
+                dxc: &mut bw.dxc,
+            };
+            if e % 8 == 0 && n % 8 == 0 {
+                scan_backward_x8(&sv, sg);
+            } else {
+                scan_backward_scalar(&sv, sg);
             }
-            bw.dproj[2 * n] = d_dt_in;
 
             // x-projection: proj = xp_w · xc.
             outer_accumulate(&mut g[o.xp_w..o.xp_w + p * e], &bw.dproj, xc);
@@ -288,4 +302,159 @@ pub(super) fn backward(s: &mut Ssm, npos: usize) {
             *r += x;
         }
     }
+}
+
+/// Inputs of the backward scan step of one layer at one position.
+pub(super) struct ScanVals<'a> {
+    pub(super) n: usize,
+    pub(super) bptt: bool,
+    pub(super) dt_in: f32,
+    /// Gradient of the gated output `y·SiLU(z)` (`E`).
+    pub(super) dgy: &'a [f32],
+    pub(super) y: &'a [f32],
+    pub(super) z: &'a [f32],
+    pub(super) xc: &'a [f32],
+    pub(super) w_d: &'a [f32],
+    pub(super) w_dtw: &'a [f32],
+    pub(super) w_alog: &'a [f32],
+    pub(super) delta: &'a [f32],
+    pub(super) dtp: &'a [f32],
+    pub(super) a: &'a [f32],
+    pub(super) b: &'a [f32],
+    pub(super) c: &'a [f32],
+    pub(super) hs: &'a [f32],
+    pub(super) hprev: &'a [f32],
+    pub(super) da: &'a [f32],
+}
+
+/// Outputs of the backward scan step: `dh` is read and replaced (BPTT), the `g_*` are
+/// accumulated, `dxz_z`, `dxc` and `dproj[2N]` set, `dproj[..2N]` accumulated.
+pub(super) struct ScanGrads<'a> {
+    pub(super) dh: &'a mut [f32],
+    pub(super) g_d: &'a mut [f32],
+    pub(super) g_alog: &'a mut [f32],
+    pub(super) g_dtw: &'a mut [f32],
+    pub(super) g_dtb: &'a mut [f32],
+    pub(super) dxz_z: &'a mut [f32],
+    pub(super) dproj: &'a mut [f32],
+    pub(super) dxc: &'a mut [f32],
+}
+
+/// Backward of the gate, `y = h·C + D·xc` and the scan step
+/// `h = exp(Δ·A)·h_prev + (Δ·xc)·B` (scalar reference of [`scan_backward_x8`]). Channels
+/// ascending; per channel `j` ascending; sums over channels (`dproj`, `d dt_in`) add in
+/// ascending channel order, sums over `j` (`dΔ`, `d(Δ·xc)`) start at `+0` and add in
+/// ascending `j`.
+pub(super) fn scan_backward_scalar(v: &ScanVals<'_>, o: ScanGrads<'_>) {
+    let n = v.n;
+    let e = v.xc.len();
+    let mut d_dt_in = 0.0f32;
+    for i in 0..e {
+        let z = v.z[i];
+        let dy = v.dgy[i] * silu(z);
+        o.dxz_z[i] = v.dgy[i] * v.y[i] * silu_grad(z);
+        o.g_d[i] += dy * v.xc[i];
+        let mut dxc = dy * v.w_d[i];
+        let dl = v.delta[i];
+        let dxi = dl * v.xc[i];
+        let mut ddelta = 0.0f32;
+        let mut d_dx = 0.0f32;
+        for j in 0..n {
+            let ij = i * n + j;
+            let dhij = dy * v.c[j] + o.dh[ij];
+            o.dproj[n + j] += dy * v.hs[ij];
+            // exp(Δ·A): d/d(Δ·A) = exp(Δ·A).
+            let dexp = dhij * v.hprev[ij] * v.da[ij];
+            ddelta += dexp * v.a[ij];
+            // dA/dA_log = A below the clamp, 0 above it.
+            if v.w_alog[ij] < A_LOG_MAX {
+                o.g_alog[ij] += dexp * dl * v.a[ij];
+            }
+            d_dx += dhij * v.b[j];
+            o.dproj[j] += dhij * dxi;
+            o.dh[ij] = if v.bptt { dhij * v.da[ij] } else { 0.0 };
+        }
+        ddelta += d_dx * v.xc[i];
+        dxc += d_dx * dl;
+        let ddtp = ddelta * sigmoid(v.dtp[i]);
+        o.g_dtw[i] += ddtp * v.dt_in;
+        o.g_dtb[i] += ddtp;
+        d_dt_in += ddtp * v.w_dtw[i];
+        o.dxc[i] = dxc;
+    }
+    o.dproj[2 * n] = d_dt_in;
+}
+
+/// [`scan_backward_scalar`] for `E` and `N` multiples of 8, bit-identical to it: 8
+/// channels per vector for per-channel values, 8 `j` per vector inside a channel, and
+/// 8×8 transposes so that the per-channel sums over `j` keep their ascending order.
+#[inline(never)]
+pub(super) fn scan_backward_x8(v: &ScanVals<'_>, o: ScanGrads<'_>) {
+    let n = v.n;
+    let e = v.xc.len();
+    let ld = |s: &[f32], i: usize| f32x8::new(s[i..i + 8].try_into().expect("8 lanes"));
+    let st = |s: &mut [f32], i: usize, x: f32x8| s[i..i + 8].copy_from_slice(x.as_array());
+    let one = f32x8::splat(1.0);
+    let a_max = f32x8::splat(A_LOG_MAX);
+    let mut d_dt_in = 0.0f32;
+    for i0 in (0..e).step_by(8) {
+        let zv = ld(v.z, i0);
+        let dgy = ld(v.dgy, i0);
+        let xcv = ld(v.xc, i0);
+        let dy = dgy * silu_x8(zv);
+        let sg = sigmoid_x8(zv);
+        st(
+            o.dxz_z,
+            i0,
+            dgy * ld(v.y, i0) * (sg * (one + zv * (one - sg))),
+        );
+        st(o.g_d, i0, ld(o.g_d, i0) + dy * xcv);
+        let dl = ld(v.delta, i0);
+        let dxi = (dl * xcv).to_array();
+        let (dya, dla) = (dy.to_array(), dl.to_array());
+        let mut ddelta = f32x8::ZERO;
+        let mut d_dx = f32x8::ZERO;
+        for j0 in (0..n).step_by(8) {
+            let bv = ld(v.b, j0);
+            let cv = ld(v.c, j0);
+            let mut p_delta = [f32x8::ZERO; 8];
+            let mut p_dx = [f32x8::ZERO; 8];
+            for q in 0..8 {
+                let ij = (i0 + q) * n + j0;
+                let dyq = f32x8::splat(dya[q]);
+                let dav = ld(v.da, ij);
+                let av = ld(v.a, ij);
+                let dhij = dyq * cv + ld(o.dh, ij);
+                st(o.dproj, n + j0, ld(o.dproj, n + j0) + dyq * ld(v.hs, ij));
+                let dexp = dhij * ld(v.hprev, ij) * dav;
+                p_delta[q] = dexp * av;
+                let ga = ld(o.g_alog, ij);
+                let upd = ga + dexp * f32x8::splat(dla[q]) * av;
+                st(
+                    o.g_alog,
+                    ij,
+                    ld(v.w_alog, ij).simd_lt(a_max).select(upd, ga),
+                );
+                p_dx[q] = dhij * bv;
+                st(o.dproj, j0, ld(o.dproj, j0) + dhij * f32x8::splat(dxi[q]));
+                st(o.dh, ij, if v.bptt { dhij * dav } else { f32x8::ZERO });
+            }
+            for t in f32x8::transpose(p_delta) {
+                ddelta += t;
+            }
+            for t in f32x8::transpose(p_dx) {
+                d_dx += t;
+            }
+        }
+        let ddelta = ddelta + d_dx * xcv;
+        let dxc = dy * ld(v.w_d, i0) + d_dx * dl;
+        let ddtp = ddelta * sigmoid_x8(ld(v.dtp, i0));
+        st(o.g_dtw, i0, ld(o.g_dtw, i0) + ddtp * f32x8::splat(v.dt_in));
+        st(o.g_dtb, i0, ld(o.g_dtb, i0) + ddtp);
+        for t in (ddtp * ld(v.w_dtw, i0)).to_array() {
+            d_dt_in += t;
+        }
+        st(o.dxc, i0, dxc);
+    }
+    o.dproj[2 * n] = d_dt_in;
 }

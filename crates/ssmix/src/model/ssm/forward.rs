@@ -1,7 +1,9 @@
 //! The forward pass of one token, keeping the activations the backward pass needs.
 
 use super::{Dims, LN_EPS, Layout, STATE_FLUSH};
-use crate::detmath::{exp, exp_x8, flush_below, silu, softplus};
+use crate::detmath::{
+    exp, exp_x8, flush_below, flush_below_x8, silu, silu_x8, softplus, softplus_x8,
+};
 use crate::kernels::matvec;
 use wide::f32x8;
 
@@ -120,7 +122,8 @@ pub(super) fn layer_norm(x: &[f32], g: &[f32], b: &[f32], xhat: &mut [f32], u: &
 }
 
 /// Runs the model on `token` from `state` (which it advances), records the activations as
-/// position `t` of `acts` and writes the head logits to `logits` (`V`).
+/// position `t` of `acts` and writes the head logits to `logits` (`V`) if given (training
+/// computes the logits of a whole chunk at once with [`crate::kernels::matvec_batch`]).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn step(
     dm: &Dims,
@@ -131,7 +134,7 @@ pub(super) fn step(
     token: usize,
     acts: &mut Acts,
     t: usize,
-    logits: &mut [f32],
+    logits: Option<&mut [f32]>,
 ) {
     let Dims {
         d,
@@ -199,39 +202,18 @@ pub(super) fn step(
         let a = &a_neg[l * e * n..(l + 1) * e * n];
         let (b, c) = (&proj[..n], &proj[n..2 * n]);
         hprev.copy_from_slice(hs);
-        for i in 0..e {
-            let z = dt_in * w[o.dt_w + i] + w[o.dt_b + i];
-            dtp[i] = z;
-            let dl = softplus(z);
-            delta[i] = dl;
-            for (x, &aij) in da[i * n..(i + 1) * n]
-                .iter_mut()
-                .zip(&a[i * n..(i + 1) * n])
-            {
-                *x = dl * aij;
-            }
-        }
-        // exp(Δ·A) for all channels at once (`exp_x8` is bit-identical to `exp`).
-        let mut chunks = da.chunks_exact_mut(8);
-        for ch in &mut chunks {
-            let v = exp_x8(f32x8::new((&*ch).try_into().expect("8 lanes")));
-            ch.copy_from_slice(v.as_array());
-        }
-        for x in chunks.into_remainder() {
-            *x = exp(*x);
-        }
-        for i in 0..e {
-            let dx = delta[i] * xc[i];
-            let mut acc = 0.0f32;
-            for j in 0..n {
-                let ij = i * n + j;
-                let hn = flush_below(da[ij] * hs[ij] + dx * b[j], STATE_FLUSH);
-                hs[ij] = hn;
-                acc += hn * c[j];
-            }
-            let yi = acc + w[o.d + i] * xc[i];
-            y[i] = yi;
-            gy[i] = yi * silu(xz[e + i]);
+        let dt_w = &w[o.dt_w..o.dt_w + e];
+        let dt_b = &w[o.dt_b..o.dt_b + e];
+        let d_skip = &w[o.d..o.d + e];
+        let z = &xz[e..2 * e];
+        if e % 8 == 0 && n % 8 == 0 {
+            scan_x8(
+                n, dt_in, dt_w, dt_b, a, b, c, d_skip, xc, z, dtp, delta, da, hs, y, gy,
+            );
+        } else {
+            scan_scalar(
+                n, dt_in, dt_w, dt_b, a, b, c, d_skip, xc, z, dtp, delta, da, hs, y, gy,
+            );
         }
         hout.copy_from_slice(hs);
 
@@ -250,5 +232,111 @@ pub(super) fn step(
         fxhat,
         fu,
     );
-    matvec(&w[lay.head..lay.head + dm.v * d], d, fu, logits);
+    if let Some(logits) = logits {
+        matvec(&w[lay.head..lay.head + dm.v * d], d, fu, logits);
+    }
+}
+
+/// One selective-scan step of a layer (scalar reference of [`scan_x8`]):
+/// `Δ_i = softplus(dt_in·dt_w_i + dt_b_i)`, `da = exp(Δ_i·A_ij)`,
+/// `h_ij = flush(da_ij·h_ij + (Δ_i·xc_i)·B_j)`, `y_i = (Σ_j h_ij·C_j) + D_i·xc_i` with the sum
+/// over `j` ascending from `+0`, `gy_i = y_i·SiLU(z_i)`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn scan_scalar(
+    n: usize,
+    dt_in: f32,
+    dt_w: &[f32],
+    dt_b: &[f32],
+    a: &[f32],
+    b: &[f32],
+    c: &[f32],
+    d_skip: &[f32],
+    xc: &[f32],
+    z: &[f32],
+    dtp: &mut [f32],
+    delta: &mut [f32],
+    da: &mut [f32],
+    hs: &mut [f32],
+    y: &mut [f32],
+    gy: &mut [f32],
+) {
+    let e = xc.len();
+    for i in 0..e {
+        let zi = dt_in * dt_w[i] + dt_b[i];
+        dtp[i] = zi;
+        let dl = softplus(zi);
+        delta[i] = dl;
+        for j in 0..n {
+            da[i * n + j] = exp(dl * a[i * n + j]);
+        }
+        let dx = dl * xc[i];
+        let mut acc = 0.0f32;
+        for j in 0..n {
+            let ij = i * n + j;
+            let hn = flush_below(da[ij] * hs[ij] + dx * b[j], STATE_FLUSH);
+            hs[ij] = hn;
+            acc += hn * c[j];
+        }
+        let yi = acc + d_skip[i] * xc[i];
+        y[i] = yi;
+        gy[i] = yi * silu(z[i]);
+    }
+}
+
+/// [`scan_scalar`] for `E` and `N` multiples of 8, bit-identical to it: channel-wise
+/// quantities run 8 channels per vector; the per-channel sum over `j` is formed from
+/// 8×8 transposed blocks of products, so each lane still adds its channel's terms in
+/// ascending `j`.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+pub(super) fn scan_x8(
+    n: usize,
+    dt_in: f32,
+    dt_w: &[f32],
+    dt_b: &[f32],
+    a: &[f32],
+    b: &[f32],
+    c: &[f32],
+    d_skip: &[f32],
+    xc: &[f32],
+    z: &[f32],
+    dtp: &mut [f32],
+    delta: &mut [f32],
+    da: &mut [f32],
+    hs: &mut [f32],
+    y: &mut [f32],
+    gy: &mut [f32],
+) {
+    let e = xc.len();
+    let ld = |s: &[f32], i: usize| f32x8::new(s[i..i + 8].try_into().expect("8 lanes"));
+    let st = |s: &mut [f32], i: usize, v: f32x8| s[i..i + 8].copy_from_slice(v.as_array());
+    let dt_in_v = f32x8::splat(dt_in);
+    for i0 in (0..e).step_by(8) {
+        let zi = dt_in_v * ld(dt_w, i0) + ld(dt_b, i0);
+        st(dtp, i0, zi);
+        let dl = softplus_x8(zi);
+        st(delta, i0, dl);
+        let xcv = ld(xc, i0);
+        let dx = (dl * xcv).to_array();
+        let dla = dl.to_array();
+        let mut acc = f32x8::ZERO;
+        for j0 in (0..n).step_by(8) {
+            let bv = ld(b, j0);
+            let cv = ld(c, j0);
+            let prods: [f32x8; 8] = std::array::from_fn(|q| {
+                let ij = (i0 + q) * n + j0;
+                let dav = exp_x8(f32x8::splat(dla[q]) * ld(a, ij));
+                st(da, ij, dav);
+                let hn = flush_below_x8(dav * ld(hs, ij) + f32x8::splat(dx[q]) * bv, STATE_FLUSH);
+                st(hs, ij, hn);
+                hn * cv
+            });
+            for t in f32x8::transpose(prods) {
+                acc += t;
+            }
+        }
+        let yv = acc + ld(d_skip, i0) * xcv;
+        st(y, i0, yv);
+        st(gy, i0, yv * silu_x8(ld(z, i0)));
+    }
 }

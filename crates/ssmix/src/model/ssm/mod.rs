@@ -220,7 +220,10 @@ impl SsmConfig {
             + (dims.c as u64) * dims.v as u64 // per-position probabilities
             + (dims.c as u64 + 1) * Acts::floats_per_position(&dims) as u64
             + 4 * State::floats(&dims) as u64
-            + dims.v as u64;
+            + 2 * dims.v as u64 // logits and their softmax
+            // Backward scratch: per-position head input gradients, BPTT state and
+            // convolution gradients, and the per-layer vectors.
+            + (dims.c * dims.d + State::floats(&dims) + 8 * dims.e + 4 * dims.d + dims.p) as u64;
         4 * floats + 4 * dims.c as u64 + 4096
     }
 }
@@ -382,10 +385,14 @@ pub(crate) struct Ssm {
     probs: Vec<f32>,
     /// Backward scratch.
     bw: backward::Scratch,
-    /// Prediction for the next token.
+    /// Prediction for the next token, as logits and as `softmax(logits)`.
     logits: Vec<f32>,
+    cur_probs: Vec<f32>,
     /// Tokens of the current chunk.
     chunk: Vec<Token>,
+    /// Tests: recompute the first training pass instead of reusing the inference steps.
+    #[cfg(test)]
+    no_reuse: bool,
 }
 
 impl Ssm {
@@ -413,7 +420,10 @@ impl Ssm {
             probs: vec![0.0; dims.c * dims.v],
             bw: backward::Scratch::new(&dims),
             logits: vec![0.0; dims.v],
+            cur_probs: vec![1.0 / dims.v as f32; dims.v],
             chunk: Vec::with_capacity(dims.c),
+            #[cfg(test)]
+            no_reuse: false,
             cfg,
             dims,
             lay,
@@ -433,12 +443,25 @@ impl Ssm {
         &self.logits
     }
 
+    /// `softmax(logits())` (the kernel's softmax; uniform before the first token).
+    pub(crate) fn next_probs(&self) -> &[f32] {
+        &self.cur_probs
+    }
+
     /// Runs the model on `token` (which must be `< vocab_len`): advances the state and sets
     /// [`Ssm::logits`] to the prediction of the following token. Every `chunk` tokens it
     /// trains on the chunk and replaces state and logits by the post-training ones.
     pub(crate) fn observe(&mut self, token: Token) {
         if self.chunk.is_empty() {
             self.start.copy_from(&self.live);
+        }
+        // The first training pass over this chunk would repeat this step exactly (same
+        // weights, same state, same token), so record its activations and logits as that
+        // pass's position `t` and skip the pass (see `accumulate_gradients`).
+        let t = self.chunk.len();
+        if self.cfg.iters_for(self.chunks) == 1 {
+            // With one pass, `train_chunk` needs the state before the chunk's last token.
+            self.work.copy_from(&self.live);
         }
         forward::step(
             &self.dims,
@@ -447,10 +470,13 @@ impl Ssm {
             &self.a_neg,
             &mut self.live,
             token as usize,
-            &mut self.inf,
-            0,
-            &mut self.logits,
+            &mut self.acts,
+            t,
+            Some(&mut self.logits),
         );
+        let v = self.dims.v;
+        kernels::softmax(&self.logits, &mut self.cur_probs);
+        self.probs[t * v..(t + 1) * v].copy_from_slice(&self.cur_probs);
         self.chunk.push(token);
         if self.chunk.len() == self.dims.c {
             self.train_chunk();
@@ -474,8 +500,12 @@ impl Ssm {
         if iters == 0 {
             return;
         }
-        for _ in 0..iters {
-            self.accumulate_gradients();
+        #[cfg(test)]
+        let reuse = !self.no_reuse;
+        #[cfg(not(test))]
+        let reuse = true;
+        for it in 0..iters {
+            self.accumulate_gradients(reuse && it == 0);
             self.clip_gradients();
             self.adam_step();
         }
@@ -492,38 +522,35 @@ impl Ssm {
             last,
             &mut self.inf,
             0,
-            &mut self.logits,
+            Some(&mut self.logits),
         );
+        kernels::softmax(&self.logits, &mut self.cur_probs);
         std::mem::swap(&mut self.live, &mut self.work);
     }
 
     /// One forward/backward pass over the chunk from the chunk-start state: sets `g` to
     /// the gradient of the mean label-smoothed cross-entropy over positions `0..n-1`
     /// (predicting tokens `1..n`) and returns that mean loss (plain, not smoothed, in nats).
-    fn accumulate_gradients(&mut self) -> f32 {
+    ///
+    /// With `recorded` the forward pass is skipped: `observe` already ran it with the
+    /// current weights and left the activations in `acts` and the probabilities in `probs`.
+    fn accumulate_gradients(&mut self, recorded: bool) -> f32 {
         let n = self.chunk.len();
         let npos = n - 1;
         let v = self.dims.v;
-        self.work.copy_from(&self.start);
         self.g.fill(0.0);
         let inv_n = 1.0 / npos as f32;
         let smooth = self.cfg.label_smoothing / v as f32;
         let hit = 1.0 - self.cfg.label_smoothing;
         let mut loss = 0.0f32;
+        if !recorded {
+            self.forward_chunk(npos);
+        }
         for t in 0..npos {
             let out = &mut self.probs[t * v..(t + 1) * v];
-            forward::step(
-                &self.dims,
-                &self.lay,
-                &self.w,
-                &self.a_neg,
-                &mut self.work,
-                self.chunk[t] as usize,
-                &mut self.acts,
-                t,
-                out,
-            );
-            kernels::softmax_in_place(out);
+            if !recorded {
+                kernels::softmax_in_place(out);
+            }
             let target = self.chunk[t + 1] as usize;
             loss -= detmath::ln(out[target]);
             // d(loss)/d(logit) = p - q with q = smooth + hit·onehot, averaged over positions.
@@ -534,6 +561,34 @@ impl Ssm {
         }
         backward::backward(self, npos);
         loss * inv_n
+    }
+
+    /// Runs positions `0..npos` of the chunk from the chunk-start state into `work`, `acts`
+    /// and (logits) `probs`.
+    fn forward_chunk(&mut self, npos: usize) {
+        self.work.copy_from(&self.start);
+        for t in 0..npos {
+            forward::step(
+                &self.dims,
+                &self.lay,
+                &self.w,
+                &self.a_neg,
+                &mut self.work,
+                self.chunk[t] as usize,
+                &mut self.acts,
+                t,
+                None,
+            );
+        }
+        // The head for all positions at once: each block of head rows is read from memory
+        // once per pass instead of once per position.
+        let (v, d) = (self.dims.v, self.dims.d);
+        kernels::matvec_batch(
+            &self.w[self.lay.head..self.lay.head + v * d],
+            d,
+            &self.acts.fu[..npos * d],
+            &mut self.probs[..npos * v],
+        );
     }
 
     /// Scales the gradient down to the global L2 norm `clip` if it is longer.
@@ -577,5 +632,71 @@ impl Ssm {
                 *a = 0.0 - detmath::exp(x);
             }
         }
+    }
+}
+
+/// Stage-by-stage entry points for the criterion benches (`internals` feature): each runs
+/// one stage of the per-token work on the model's real buffers.
+#[cfg(feature = "internals")]
+impl Ssm {
+    /// Layers of one inference step on `token` (no head).
+    pub(crate) fn bench_layers(&mut self, token: Token) {
+        forward::step(
+            &self.dims,
+            &self.lay,
+            &self.w,
+            &self.a_neg,
+            &mut self.live,
+            token as usize,
+            &mut self.inf,
+            0,
+            None,
+        );
+    }
+
+    /// The head of one inference step (`V × D` matvec).
+    pub(crate) fn bench_head(&mut self) {
+        let (v, d) = (self.dims.v, self.dims.d);
+        kernels::matvec(
+            &self.w[self.lay.head..self.lay.head + v * d],
+            d,
+            &self.inf.fu[..d],
+            &mut self.logits,
+        );
+    }
+
+    /// Softmax of the current logits (as `observe` computes for `probs`).
+    pub(crate) fn bench_softmax(&mut self) {
+        kernels::softmax(&self.logits, &mut self.cur_probs);
+    }
+
+    /// Makes `tokens` (a full chunk) the current chunk, without training.
+    pub(crate) fn bench_load_chunk(&mut self, tokens: &[Token]) {
+        assert_eq!(tokens.len(), self.dims.c, "a full chunk");
+        self.chunk.clear();
+        self.chunk.extend_from_slice(tokens);
+        self.start.copy_from(&self.live);
+    }
+
+    /// A training forward pass over the chunk (layers, batched head, softmax).
+    pub(crate) fn bench_train_forward(&mut self) {
+        let npos = self.chunk.len() - 1;
+        self.forward_chunk(npos);
+        let v = self.dims.v;
+        for t in 0..npos {
+            kernels::softmax_in_place(&mut self.probs[t * v..(t + 1) * v]);
+        }
+    }
+
+    /// A training backward pass over the chunk (loss gradient, layers, head gradient and
+    /// head input gradients), on the probabilities left by the last forward pass.
+    pub(crate) fn bench_train_backward(&mut self) {
+        self.accumulate_gradients(true);
+    }
+
+    /// Gradient clip and one dense Adam step.
+    pub(crate) fn bench_adam(&mut self) {
+        self.clip_gradients();
+        self.adam_step();
     }
 }

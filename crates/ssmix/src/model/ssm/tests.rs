@@ -165,7 +165,7 @@ fn gradient_check(mode: GradMode) -> (f64, f64) {
         *x = 0.5 * rng.normal();
     }
     s.chunk = tokens(5, v as u32, 3);
-    let loss32 = s.accumulate_gradients();
+    let loss32 = s.accumulate_gradients(false);
     let w64: Vec<f64> = s.w.iter().map(|&x| f64::from(x)).collect();
     let mut rec = Rec::default();
     let (_, plain) = mirror_loss(&s, &w64, None, &mut rec);
@@ -225,7 +225,7 @@ fn ssm_modes_differ() {
     for mode in [GradMode::Detached, GradMode::Bptt] {
         let mut s = Ssm::new(tiny(mode), 11);
         s.chunk = tokens(5, 11, 3);
-        s.accumulate_gradients();
+        s.accumulate_gradients(false);
         gs.push(s.g.clone());
     }
     assert_ne!(gs[0], gs[1]);
@@ -513,6 +513,37 @@ fn ssm_head_gradient_matches_plain_sum() {
                 }
                 assert_eq!(got[r * d + c].to_bits(), acc.to_bits(), "d {d} r {r} c {c}");
             }
+        }
+    }
+}
+
+/// Reusing the inference steps as the first training pass changes no bit, for every
+/// iteration count (1 needs the saved pre-last-token state) and a final partial chunk.
+#[test]
+fn ssm_first_pass_reuse_is_exact() {
+    let toks = tokens(75, 48, 9);
+    for iters in [[1, 1, 1], [3, 2, 1], [8, 4, 2]] {
+        for mode in [GradMode::Detached, GradMode::Bptt] {
+            let cfg = SsmConfig {
+                grad_mode: mode,
+                iters,
+                until: [1, 2],
+                ..SsmConfig::reference()
+            };
+            let mut hashes = [0u64; 2];
+            for (h, no_reuse) in hashes.iter_mut().zip([false, true]) {
+                let mut s = Ssm::new(cfg.clone(), 48);
+                s.no_reuse = no_reuse;
+                *h = FNV_OFFSET;
+                for &t in &toks {
+                    fnv(h, s.logits());
+                    s.observe(t);
+                }
+                s.flush();
+                fnv(h, s.logits());
+                fnv(h, &s.w);
+            }
+            assert_eq!(hashes[0], hashes[1], "iters {iters:?} {mode:?}");
         }
     }
 }
