@@ -182,6 +182,7 @@ impl<W: Write> Encoder<W> {
         self.header.content_size = Some(size);
         self.header.flags |= FLAG_CONTENT_SIZE;
         self.header.block_size = balanced_block_size(size, self.header.block_size);
+        self.header.model = self.header.model.for_content_size(size);
         Ok(())
     }
 

@@ -62,6 +62,20 @@ impl ModelConfig {
 }
 
 impl ModelConfig {
+    /// The settings an encoder uses for content of `size` bytes (an encoder choice, not
+    /// part of the format: the result is stored in the header like any other setting).
+    /// The mixing model's SSM input costs ~50 header bytes and needs tens of kilobytes
+    /// to learn anything, so it is left out below `mix::SSM_MIN_CONTENT`.
+    pub(crate) fn for_content_size(&self, size: u64) -> ModelConfig {
+        match self.kind {
+            ModelKind::Mix if size < mix::SSM_MIN_CONTENT => ModelConfig {
+                kind: self.kind,
+                params: mix::without_ssm(&self.params),
+            },
+            _ => self.clone(),
+        }
+    }
+
     /// The vocabulary budget the encoder uses for a block of `len` bytes. Not part of
     /// the format (the vocabulary is stored in each block); the mixing model codes a
     /// token bit by bit and does better with smaller vocabularies.
@@ -124,5 +138,28 @@ pub(crate) fn memory_estimate(config: &ModelConfig, block_size: usize) -> u64 {
         ModelKind::Paper => {
             paper::PaperParams::from_list(&config.params).map_or(0, |p| p.memory(block_size))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Level, Preset};
+
+    #[test]
+    fn small_content_leaves_out_the_ssm_input() {
+        let l9 = config_for(Level::new(9).unwrap(), Preset::Default);
+        let l5 = config_for(Level::new(5).unwrap(), Preset::Default);
+        assert!(
+            l9.params.len() > l5.params.len(),
+            "level 9 has the SSM input"
+        );
+        let small = l9.for_content_size(mix::SSM_MIN_CONTENT - 1);
+        assert_eq!(small.params, l9.params[..l5.params.len()]);
+        assert!(small.validate().is_ok());
+        assert_eq!(l9.for_content_size(mix::SSM_MIN_CONTENT), l9);
+        assert_eq!(l5.for_content_size(0), l5);
+        let paper = config_for(Level::new(5).unwrap(), Preset::Paper);
+        assert_eq!(paper.for_content_size(0), paper);
     }
 }

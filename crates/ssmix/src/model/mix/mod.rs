@@ -183,11 +183,11 @@ impl MixParams {
     /// Parses and validates a list read from a frame header.
     pub(crate) fn from_list(list: &[u32]) -> Result<Self> {
         let (list, ssm) = match list.len() {
-            10 => (list, None),
-            n if n == 10 + SSM_LEN => {
-                let s: SsmList = list[10..].try_into().expect("length checked");
+            N_BASE_PARAMS => (list, None),
+            n if n == N_BASE_PARAMS + SSM_LEN => {
+                let s: SsmList = list[N_BASE_PARAMS..].try_into().expect("length checked");
                 ssm_input::parse(&s)?;
-                (&list[..10], Some(s))
+                (&list[..N_BASE_PARAMS], Some(s))
             }
             _ => return Err(corrupt("mixing model needs 10 or 30 parameters")),
         };
@@ -298,11 +298,22 @@ impl MixParams {
     }
 }
 
+/// Content shorter than this is compressed without the SSM input (an encoder choice:
+/// at level 9 the input's settings cost ~50 header bytes, more than it saves there).
+pub(crate) const SSM_MIN_CONTENT: u64 = 32 << 10;
+
+/// `params` without the SSM input's settings (unchanged if it has none).
+pub(crate) fn without_ssm(params: &[u32]) -> Vec<u32> {
+    params[..params.len().min(N_BASE_PARAMS)].to_vec()
+}
+
 /// Bits of a token id for a vocabulary of `vocab` tokens (at least 1).
 fn bits_for(vocab: usize) -> u32 {
     (usize::BITS - vocab.saturating_sub(1).leading_zeros()).max(1)
 }
 
+/// Entries of the list before the SSM input's settings.
+const N_BASE_PARAMS: usize = 10;
 /// Entries of the SSM input's settings list.
 const SSM_LEN: usize = crate::model::ssm::N_PARAMS;
 /// Size of the SSM input's own struct (it is boxed).
