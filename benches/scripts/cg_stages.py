@@ -56,9 +56,10 @@ frames = []
 def flush():
     if cur is None:
         return
-    name = "other (std/libc)"
+    # Not inlined into our code: name it by its outermost frame (std, core_arch, wide).
+    name = "not ours: " + (re.sub(r"<.*?>", "", frames[-1][0])[:60] if frames else "?")
     for fn, loc in frames:
-        if "/crates/" in loc:
+        if "/crates/ssmix" in loc:
             m = re.sub(r"<.*?>", "", fn)
             name = m.split("::")[-2] + "::" + m.split("::")[-1] if "::" in m else m
             path = loc.split('/crates/')[1].split(':')[0]
@@ -91,5 +92,30 @@ by = collections.Counter()
 for a, c in cost.items():
     by[owner.get(a, "other (libraries)")] += c
 print(f"total {total}")
-for name, c in by.most_common(40):
+for name, c in by.most_common():
     print(f"{c:>14,} {100*c/total:6.2f}%  {name}")
+
+# Stage summary (the table of docs/PERFORMANCE.md).
+STAGES = [
+    ("tokenizer (train + encode)", ("tokenizer/",)),
+    ("range coder", ("coder/range.rs",)),
+    ("SSM input (forward, softmax, BPTT)", ("model/ssm/", "ssm_input.rs", "SsmInput", "kernels", "detmath", "::ssm::")),
+    ("not inlined std / wide / libc functions", ("not ours", "other (libraries)")),
+    ("mixers (dot products, updates, final mixer)", ("Mixer::", "mixer contexts", "Logistic::squash")),
+    ("APMs", ("Apm::", "APM contexts")),
+    ("bucket lookup + context hashing", ("find_buckets", "hash_contexts", "context hashes")),
+    ("inputs: counters, stretch, run/match/order-0", ("order inputs", "Counter::p", "Logistic::stretch", "order-0, match")),
+    ("learning: counters, states, run/match", ("Counter::update", "States::next", "learn (")),
+    ("per-token update: history, words, matcher", ("token update", "Matcher::")),
+]
+stage = collections.Counter()
+for name, c in by.items():
+    for label, keys in STAGES:
+        if any(k in name for k in keys):
+            stage[label] += c
+            break
+    else:
+        stage["rest (loop control, setup, code_bit call, I/O)"] += c
+print("\nstage summary")
+for label, c in stage.most_common():
+    print(f"{c:>14,} {100*c/total:6.2f}%  {label}")
