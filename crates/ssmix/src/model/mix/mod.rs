@@ -952,7 +952,8 @@ mod tests {
         p.to_list()
     }
 
-    fn round_trip(params: &[u32], vocab: usize, tokens: &[u32]) -> Vec<u8> {
+    /// Codes `tokens` and decodes them again; shared with `ssm_input`'s tests.
+    pub(super) fn round_trip(params: &[u32], vocab: usize, tokens: &[u32]) -> Vec<u8> {
         let mut m = MixModel::with_vocab_size(params, vocab).unwrap();
         let mut enc = RangeEncoder::new();
         for &t in tokens {

@@ -132,10 +132,9 @@ impl SsmInput {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::round_trip;
     use super::super::{MixModel, MixParams};
     use super::*;
-    use crate::coder::{RangeDecoder, RangeEncoder};
-    use crate::model::TokenModel;
     use crate::testutil::splitmix;
     use crate::tokenizer::MAX_VOCAB;
 
@@ -252,22 +251,6 @@ mod tests {
         p.apm_log = 10;
         p.ssm = Some(small_list());
         p.to_list()
-    }
-
-    fn round_trip(params: &[u32], vocab: usize, tokens: &[u32]) -> Vec<u8> {
-        let mut m = MixModel::with_vocab_size(params, vocab).unwrap();
-        let mut enc = RangeEncoder::new();
-        for &t in tokens {
-            assert_eq!(m.code(&mut enc, t).unwrap(), t);
-        }
-        let bytes = enc.finish();
-        let mut m = MixModel::with_vocab_size(params, vocab).unwrap();
-        let mut dec = RangeDecoder::new(&bytes);
-        for (i, &t) in tokens.iter().enumerate() {
-            assert_eq!(m.code(&mut dec, 0).unwrap(), t, "token {i}");
-        }
-        assert!(!dec.overran());
-        bytes
     }
 
     #[test]
