@@ -185,9 +185,12 @@ impl MixParams {
         let (list, ssm) = match list.len() {
             N_BASE_PARAMS => (list, None),
             n if n == N_BASE_PARAMS + SSM_LEN => {
-                let s: SsmList = list[N_BASE_PARAMS..].try_into().expect("length checked");
+                let (base, rest) = list.split_at(N_BASE_PARAMS);
+                let Ok(s) = SsmList::try_from(rest) else {
+                    return Err(corrupt("mixing model needs 10 or 30 parameters"));
+                };
                 ssm_input::parse(&s)?;
-                (&list[..N_BASE_PARAMS], Some(s))
+                (base, Some(s))
             }
             _ => return Err(corrupt("mixing model needs 10 or 30 parameters")),
         };

@@ -16,7 +16,6 @@
 
 use crate::detmath;
 use crate::error::{Result, corrupt};
-use crate::kernels;
 use crate::model::ssm::{GradMode, N_PARAMS, Ssm, SsmConfig};
 use crate::tokenizer::Token;
 
@@ -75,8 +74,6 @@ pub(crate) fn memory(list: &SsmList) -> u64 {
 /// The SSM and its per-token prefix sums.
 pub(super) struct SsmInput {
     ssm: Ssm,
-    /// Softmax scratch (`V`).
-    probs: Vec<f32>,
     /// `cum[r]` = sum of the quantised probabilities of the ranks `< r` (`V + 1` entries).
     cum: Vec<u32>,
 }
@@ -92,7 +89,6 @@ impl SsmInput {
         }
         Ok(SsmInput {
             ssm: Ssm::new(cfg, vocab),
-            probs: vec![0.0; vocab],
             cum: vec![0; vocab + 1],
         })
     }
@@ -101,10 +97,11 @@ impl SsmInput {
     /// token, before its first [`SsmInput::stretch`].
     /// The sums run over the tree's order: rank `r` is token `unrank[r]`.
     pub(super) fn prepare(&mut self, unrank: &[Token]) {
-        kernels::softmax(self.ssm.logits(), &mut self.probs);
+        // The SSM keeps `softmax(logits)` (`kernels::softmax`) for its own training.
+        let probs = self.ssm.next_probs();
         let mut acc = 0u32;
         for (c, &t) in self.cum[1..].iter_mut().zip(unrank) {
-            let p = self.probs[t as usize];
+            let p = probs[t as usize];
             // `as` saturates (p ≤ 1 up to rounding, so q ≤ 2^24 + 1).
             acc += (p * Q_SCALE) as u32 + 1;
             *c = acc;
@@ -179,7 +176,7 @@ mod tests {
         assert!(s.cum.windows(2).all(|w| w[1] > w[0]));
         // Every decision's logit agrees with the float probabilities.
         for (lo, mid, hi) in [(0, 256, 300), (0, 128, 256), (256, 288, 300), (5, 6, 7)] {
-            let p = float_p1(&s.probs, lo, mid, hi);
+            let p = float_p1(s.ssm.next_probs(), lo, mid, hi);
             let st = s.stretch(lo, mid, hi);
             let want = (256.0 * (p / (1.0 - p)).ln()).clamp(-2047.0, 2047.0);
             assert!(
