@@ -64,6 +64,15 @@ const CASES: &[Case] = &[
         checksum: true,
         preset: Preset::Default,
     },
+    // Level 9 with its SSM input: only content of 32 KiB or more uses it.
+    Case {
+        name: "data_csv_l9",
+        input: "data.csv",
+        level: 9,
+        block_size: None,
+        checksum: true,
+        preset: Preset::Default,
+    },
     Case {
         name: "source_c_l5_bs1k_nocheck",
         input: "source.c",
