@@ -27,6 +27,7 @@
 //!
 //! All arithmetic is integer (the logistic table is built once from `detmath::exp`).
 
+mod hw;
 mod ssm_input;
 mod tables;
 

@@ -5,6 +5,8 @@
 //! (`detmath::exp` for the logistic curve, integer rules for the states), so every build
 //! makes the same predictions.
 
+use super::hw::Cpu;
+
 /// Probabilities in this module are 12-bit: P(1) = p / 4096, p in 1..=4095.
 pub(super) const PBITS: u32 = 12;
 /// Stretched probabilities (logits scaled by 256) lie in -2047..=2047.
@@ -195,6 +197,8 @@ impl Counter {
 /// context, trained online to reduce the coding cost.
 pub(super) struct Mixer {
     weights: Vec<i32>,
+    /// The instruction set of the dot product and update loops.
+    cpu: Cpu,
     n: usize,
     lr: i64,
     /// Offset of the selected weight vector.
@@ -206,6 +210,7 @@ impl Mixer {
     pub(super) fn new(n: usize, contexts: usize, lr: u32, init: i32) -> Self {
         Mixer {
             weights: vec![init; n * contexts],
+            cpu: Cpu::detect(),
             n,
             lr: i64::from(lr),
             sel: 0,
@@ -225,10 +230,7 @@ impl Mixer {
     pub(super) fn mix(&mut self, inputs: &[i32], ctx: usize, lg: &Logistic) -> i32 {
         self.sel = ctx * self.n;
         let w = &self.weights[self.sel..self.sel + self.n];
-        let mut dot = 0i64;
-        for (&x, &w) in inputs.iter().zip(w) {
-            dot += i64::from(x) * i64::from(w);
-        }
+        let dot = self.cpu.dot(inputs, w);
         let x = (dot >> 16).clamp(-2047, 2047) as i32;
         self.pr = lg.squash(x);
         x
@@ -245,10 +247,7 @@ impl Mixer {
     pub(super) fn update_rate(&mut self, inputs: &[i32], bit: bool, lr: i64) {
         let err = ((i64::from(bit) << PBITS) - i64::from(self.pr)) * lr;
         let w = &mut self.weights[self.sel..self.sel + self.n];
-        for (&x, w) in inputs.iter().zip(w) {
-            let d = (i64::from(x) * err) >> 14;
-            *w = (i64::from(*w) + d).clamp(-(1 << 22), 1 << 22) as i32;
-        }
+        self.cpu.train(inputs, w, err);
     }
 }
 
