@@ -3,7 +3,7 @@
 //!
 //! This is the only module of the library with `unsafe`: calling a `#[target_feature]`
 //! function and loading vectors from slices cannot be done in safe Rust. All the
-//! arithmetic is integer and exact (see `avx2::train` for the one rewritten formula), so
+//! arithmetic is integer and exact (see `avx2::train_small` for the one rewritten formula), so
 //! the AVX2 loops return the same bits as the scalar reference in any order; the tests
 //! check that bit for bit.
 
@@ -12,7 +12,16 @@
 /// The instruction set of the mixer loops, detected once when a mixer is built.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Cpu {
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     avx2: bool,
+}
+
+/// Mixer inputs, and whether the AVX2 update's 32-bit formula holds for them (all within
+/// ±2^15): checked once, then shared by every mixer trained on the same inputs.
+#[derive(Clone, Copy)]
+pub(super) struct Inputs<'a> {
+    x: &'a [i32],
+    small: bool,
 }
 
 impl Cpu {
@@ -42,16 +51,29 @@ impl Cpu {
         dot_scalar(x, w)
     }
 
-    /// `w_i += (x_i · err) >> 14`, clamped to ±2^22, over the shorter of the two slices.
+    /// `x`, checked for `train` (the check is done only for the AVX2 loop, which needs it).
     #[inline]
-    pub(super) fn train(self, x: &[i32], w: &mut [i32], err: i64) {
+    pub(super) fn inputs(self, x: &[i32]) -> Inputs<'_> {
         #[cfg(target_arch = "x86_64")]
         if self.avx2 {
             // SAFETY: `avx2` is true only when `detect` found AVX2 on this CPU.
-            unsafe { avx2::train(x, w, err) };
+            let small = unsafe { avx2::small(x) };
+            return Inputs { x, small };
+        }
+        Inputs { x, small: false }
+    }
+
+    /// `w_i += (x_i · err) >> 14`, clamped to ±2^22, over the shorter of the two slices.
+    #[inline]
+    pub(super) fn train(self, x: Inputs<'_>, w: &mut [i32], err: i64) {
+        #[cfg(target_arch = "x86_64")]
+        if self.avx2 && x.small && err.unsigned_abs() < 1 << 28 {
+            // SAFETY: `avx2` is true only when `detect` found AVX2 on this CPU. (`train_small`
+            // is exact for these operands, see there.)
+            unsafe { avx2::train_small(x.x, w, err) };
             return;
         }
-        train_scalar(x, w, err);
+        train_scalar(x.x, w, err);
     }
 }
 
@@ -137,18 +159,9 @@ mod avx2 {
         _mm_cvtsi128_si64(_mm_add_epi64(s, _mm_unpackhi_epi64(s, s)))
     }
 
-    /// `train_scalar` in 32-bit lanes when the operands allow it: with
-    /// `err = eh·2^14 + el`, `0 ≤ el < 2^14`, `(x·err) >> 14 = x·eh + ((x·el) >> 14)`
-    /// exactly, since `x·eh·2^14` is a multiple of 2^14. For `|x| ≤ 2^15` and
-    /// `|err| < 2^28`, `|x·eh| < 2^29` and `|x·el| < 2^29`, so `|d| < 2^29 + 2^15`; `w` is
-    /// first clamped to ±2^30, which changes no result (beyond ±2^30, `w + d` is beyond
-    /// ±2^22 either way) and keeps `w + d` inside an i32. The mixers' operands are far
-    /// inside (`|x| ≤ 2047`, `|err| ≤ 2^24`); other ones take the 64-bit loop.
+    /// Whether every `x_i` lies within ±2^15 (from the lane-wise minima and maxima).
     #[target_feature(enable = "avx2")]
-    pub(super) fn train(x: &[i32], w: &mut [i32], err: i64) {
-        let n = x.len().min(w.len());
-        let (x, w) = (&x[..n], &mut w[..n]);
-        // The bounds of x, from the lane-wise minima and maxima.
+    pub(super) fn small(x: &[i32]) -> bool {
         let (mut lo, mut hi) = (_mm256_setzero_si256(), _mm256_setzero_si256());
         let mut bounds = |x: __m256i| {
             lo = _mm256_min_epi32(lo, x);
@@ -165,10 +178,21 @@ mod avx2 {
             _mm256_cmpgt_epi32(_mm256_set1_epi32(-(1 << 15)), lo),
             _mm256_cmpgt_epi32(hi, _mm256_set1_epi32(1 << 15)),
         );
-        if _mm256_testz_si256(out, out) == 0 || err.unsigned_abs() >= 1 << 28 {
-            super::train_scalar(x, w, err);
-            return;
-        }
+        _mm256_testz_si256(out, out) == 1
+    }
+
+    /// `train_scalar` in 32-bit lanes, for `|x_i| ≤ 2^15` (`small`) and `|err| < 2^28`:
+    /// with `err = eh·2^14 + el`, `0 ≤ el < 2^14`, `(x·err) >> 14 = x·eh + ((x·el) >> 14)`
+    /// exactly, since `x·eh·2^14` is a multiple of 2^14, and `|x·eh| < 2^29`,
+    /// `|x·el| < 2^29`, so `|d| < 2^29 + 2^15`. `w` is first clamped to ±2^30, which
+    /// changes no result (beyond ±2^30, `w + d` is beyond ±2^22 either way) and keeps
+    /// `w + d` inside an i32. The mixers' operands are far inside (`|x| ≤ 2047`,
+    /// `|err| ≤ 2^24`).
+    #[target_feature(enable = "avx2")]
+    pub(super) fn train_small(x: &[i32], w: &mut [i32], err: i64) {
+        debug_assert!(small(x) && err.unsigned_abs() < 1 << 28);
+        let n = x.len().min(w.len());
+        let (x, w) = (&x[..n], &mut w[..n]);
         let eh = _mm256_set1_epi32((err >> 14) as i32);
         let el = _mm256_set1_epi32((err & 0x3fff) as i32);
         let (wmin, wmax) = (_mm256_set1_epi32(-(1 << 22)), _mm256_set1_epi32(1 << 22));
@@ -181,6 +205,7 @@ mod avx2 {
             );
             _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(wv, d), wmin), wmax)
         };
+        let (xc, xr) = x.as_chunks::<8>();
         let (wc, wr) = w.as_chunks_mut::<8>();
         for (x, w) in xc.iter().zip(wc) {
             let v = step(load(x), load(w));
@@ -256,18 +281,18 @@ mod tests {
             prop_assert_eq!(Cpu::scalar().dot(&x, &w), dot_scalar(&x, &w));
             let mut a = w.clone();
             let mut b = w.clone();
-            cpu.train(&x, &mut a, err);
+            cpu.train(cpu.inputs(&x), &mut a, err);
             // Weights beyond ±2^30 (never a mixer's) clamp the same way.
             let mut big: Vec<i32> = w.iter().map(|&v| v.wrapping_mul(512)).collect();
             let mut big_ref = big.clone();
-            cpu.train(&x, &mut big, err);
+            cpu.train(cpu.inputs(&x), &mut big, err);
             train_scalar(&x, &mut big_ref, err);
             prop_assert_eq!(&big, &big_ref);
             train_scalar(&x, &mut b, err);
             prop_assert_eq!(&a, &b);
             // Uneven lengths: only the common prefix is used or changed.
             let mut c = w.clone();
-            cpu.train(&x[..x.len() / 2], &mut c, err);
+            cpu.train(cpu.inputs(&x[..x.len() / 2]), &mut c, err);
             prop_assert_eq!(&c[..x.len() / 2], &b[..x.len() / 2]);
             prop_assert_eq!(&c[x.len() / 2..], &w[x.len() / 2..]);
             prop_assert_eq!(cpu.dot(&x[..x.len() / 2], &w), dot_scalar(&x[..x.len() / 2], &w));
@@ -284,9 +309,9 @@ mod tests {
         assert_eq!(cpu.dot(&x, &neg), -68 * 2047 * (1i64 << 22));
         let mut a = vec![0; 68];
         // Rounds toward −∞ like the scalar shift, and clamps at ±2^22.
-        cpu.train(&[-1, 1, 2047, -2047], &mut a, 1);
+        cpu.train(cpu.inputs(&[-1, 1, 2047, -2047]), &mut a, 1);
         assert_eq!(&a[..4], &[-1, 0, 0, -1]);
-        cpu.train(&[2047, -2047, 3], &mut a, 1 << 26);
+        cpu.train(cpu.inputs(&[2047, -2047, 3]), &mut a, 1 << 26);
         assert_eq!(&a[..3], &[1 << 22, -(1 << 22), 3 << 12]);
     }
 }

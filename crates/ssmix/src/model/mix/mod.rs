@@ -855,9 +855,7 @@ impl TokenModel for MixModel {
                 self.matcher.counters[i].update(bit, limit, &self.recip);
                 match_ok = (expected.unwrap_or(0) >> rem) & 1 == u32::from(bit);
             }
-            for m in &mut self.mixers[..n_mix] {
-                m.update_rate(&inputs[..n_in], bit, lr_eff);
-            }
+            Mixer::update_all(&mut self.mixers[..n_mix], &inputs[..n_in], bit, lr_eff);
             if n_mix > 1 {
                 self.final_mixer.update(&outs[..n_mix], bit);
             }

@@ -5,7 +5,7 @@
 //! (`detmath::exp` for the logistic curve, integer rules for the states), so every build
 //! makes the same predictions.
 
-use super::hw::Cpu;
+use super::hw::{Cpu, Inputs};
 
 /// Probabilities in this module are 12-bit: P(1) = p / 4096, p in 1..=4095.
 pub(super) const PBITS: u32 = 12;
@@ -245,6 +245,22 @@ impl Mixer {
     /// `update` with the learning rate `lr` instead of the mixer's own.
     #[inline]
     pub(super) fn update_rate(&mut self, inputs: &[i32], bit: bool, lr: i64) {
+        self.train(self.cpu.inputs(inputs), bit, lr);
+    }
+
+    /// `update_rate` of every mixer in `mixers` on the same `inputs` (checked once).
+    #[inline]
+    pub(super) fn update_all(mixers: &mut [Mixer], inputs: &[i32], bit: bool, lr: i64) {
+        if let Some(first) = mixers.first() {
+            let inputs = first.cpu.inputs(inputs);
+            for m in mixers {
+                m.train(inputs, bit, lr);
+            }
+        }
+    }
+
+    #[inline]
+    fn train(&mut self, inputs: Inputs<'_>, bit: bool, lr: i64) {
         let err = ((i64::from(bit) << PBITS) - i64::from(self.pr)) * lr;
         let w = &mut self.weights[self.sel..self.sel + self.n];
         self.cpu.train(inputs, w, err);
