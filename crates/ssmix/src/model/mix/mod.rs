@@ -157,10 +157,9 @@ impl MixParams {
         // column, shape, word-and-shape, skipping-bigram and previous-word contexts.
         // Level 5, enwik8_1M: adding the indirect, column and shape contexts to the
         // format-2 set 1.7680 → 1.7494 bpb; without token order 3 1.7493; the column
-        // capped at 8 1.7474; then the
-        // interpolated APM updates 1.7457 and the word-and-shape context 1.7418. More
-        // contexts at level 7 (token orders 5, 6) gained nothing, so levels 7–9 add word
-        // contexts instead.
+        // capped at 8 1.7474; then the interpolated APM updates 1.7457 and the
+        // word-and-shape context 1.7418. More contexts at level 7 (token orders 5, 6)
+        // gained nothing, so levels 7–9 add word contexts instead.
         const fn ctx(tokens: u32, bytes: u32, other: u32) -> u32 {
             tokens << 1 | bytes << 9 | other << 17
         }
