@@ -518,6 +518,17 @@ fn impossible_sizes_are_refused() {
         ssmix::decompress(&v2),
         Err(Error::UnsupportedVersion(_))
     ));
+    // Version 1 (never released) is refused too: version 2 is the oldest one read.
+    let mut v1 = Header {
+        version: 1,
+        ..clone_header(&h)
+    }
+    .write();
+    v1.extend_from_slice(&valid[hlen..]);
+    assert!(matches!(
+        ssmix::decompress(&v1),
+        Err(Error::UnsupportedVersion(1))
+    ));
 
     // Reserved flag bits.
     let mut flags = Header {

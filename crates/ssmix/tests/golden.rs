@@ -403,3 +403,31 @@ fn sha256_matches_reference_vectors() {
         "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"
     );
 }
+
+/// Frames written by format version 2 (the previous version, copied from the goldens of
+/// that release into `testdata/golden/v2/`, never regenerated) still decode: version 3
+/// only added settings that version-2 encoders never wrote.
+#[test]
+fn version_2_frames_still_decode() {
+    const V2: &[(&str, &str)] = &[
+        ("english_l1.ssmix", "english.txt"),
+        ("english_l5.ssmix", "english.txt"),
+        ("data_csv_l9.ssmix", "data.csv"),
+        ("structured_l7.ssmix", "structured.bin"),
+        ("utf8_mixed_l3_bs2k.ssmix", "utf8_mixed.txt"),
+        ("english_baseline_l5.ssmix", "english.txt"),
+    ];
+    for &(file, input) in V2 {
+        let path = golden_dir().join("v2").join(file);
+        let frame =
+            std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        let info = ssmix::list(&frame[..]).expect("list a version-2 frame");
+        assert_eq!(info[0].format_version, 2, "{file}");
+        let decoded = ssmix::decompress(&frame)
+            .unwrap_or_else(|e| panic!("version-2 frame {file} no longer decodes: {e}"));
+        assert!(
+            decoded == testdata(input),
+            "v2/{file} decodes to different bytes"
+        );
+    }
+}

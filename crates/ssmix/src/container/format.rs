@@ -16,7 +16,12 @@ pub(crate) const MAGIC: [u8; 4] = [0xF5, b'S', b'M', b'X'];
 /// assert_eq!(ssmix::list(&frame[..])?[0].format_version, ssmix::FORMAT_VERSION);
 /// # Ok::<(), ssmix::Error>(())
 /// ```
-pub const FORMAT_VERSION: u8 = 2;
+pub const FORMAT_VERSION: u8 = 3;
+
+/// The oldest format version this library reads. Version 3 only added settings that
+/// version-2 encoders never wrote (`docs/FORMAT.md` §2), so a version-2 frame decodes
+/// exactly as before.
+pub(crate) const OLDEST_READABLE_VERSION: u8 = 2;
 
 /// Frame flag: a CRC-32 of the content follows the end block.
 pub(crate) const FLAG_CHECKSUM: u8 = 0x01;
@@ -115,6 +120,9 @@ impl<'a> ByteReader<'a> {
 /// The frame header (FORMAT.md §2).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct FrameHeader {
+    /// The format version the frame was written with (`write` always writes
+    /// `FORMAT_VERSION`).
+    pub(crate) version: u8,
     pub(crate) flags: u8,
     pub(crate) block_size: usize,
     pub(crate) content_size: Option<u64>,
@@ -156,7 +164,7 @@ impl FrameHeader {
             return Err(Error::BadMagic);
         }
         let version = r.u8()?;
-        if version != FORMAT_VERSION {
+        if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version) {
             return Err(Error::UnsupportedVersion(version));
         }
         let flags = r.u8()?;
@@ -188,6 +196,7 @@ impl FrameHeader {
             return Err(corrupt("header checksum mismatch"));
         }
         let header = FrameHeader {
+            version,
             flags,
             block_size,
             content_size,
@@ -223,6 +232,7 @@ mod tests {
     #[test]
     fn header_round_trip_and_rejects_damage() {
         let h = FrameHeader {
+            version: FORMAT_VERSION,
             flags: FLAG_CHECKSUM | FLAG_CONTENT_SIZE,
             block_size: 1 << 20,
             content_size: Some(12345),

@@ -147,6 +147,7 @@ impl<W: Write> Encoder<W> {
         Ok(Encoder {
             writer,
             header: FrameHeader {
+                version: format::FORMAT_VERSION,
                 flags,
                 block_size: options.get_block_size(),
                 content_size: None,
@@ -753,7 +754,7 @@ pub fn list<R: Read>(reader: R) -> Result<Vec<FrameInfo>> {
             block_size: header.block_size as u64,
             level: header.level,
             checksum: header.has_checksum(),
-            format_version: format::FORMAT_VERSION,
+            format_version: header.version,
             memory_needed: frame_memory(header.block_size, &header.model),
         };
         loop {

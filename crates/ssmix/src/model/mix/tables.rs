@@ -271,19 +271,29 @@ impl Mixer {
 /// context, interpolating between 33 bins over the logit.
 pub(super) struct Apm {
     t: Vec<u16>,
-    idx: usize,
+    /// The lower bin of the last interpolation, and the upper bin's weight (0..128).
+    lo: usize,
+    w: i32,
     rate: u32,
+    /// Update both bins by their weights (else only the nearer one).
+    interp: bool,
 }
 
 impl Apm {
-    pub(super) fn new(contexts: usize, rate: u32, lg: &Logistic) -> Self {
+    pub(super) fn new(contexts: usize, rate: u32, interp: bool, lg: &Logistic) -> Self {
         let mut t = Vec::with_capacity(contexts * 33);
         for _ in 0..contexts {
             for j in 0..33 {
                 t.push((lg.squash((j - 16) * 128) * 16) as u16);
             }
         }
-        Apm { t, idx: 0, rate }
+        Apm {
+            t,
+            lo: 0,
+            w: 0,
+            rate,
+            interp,
+        }
     }
 
     /// The refined 12-bit probability of logit `st` in context `ctx`.
@@ -292,7 +302,8 @@ impl Apm {
         let s = (st.clamp(-2047, 2047) + 2048) as usize;
         let (lo, w) = (s >> 7, (s & 127) as i32);
         let base = ctx * 33 + lo;
-        self.idx = base + usize::from(w >= 64);
+        self.lo = base;
+        self.w = w;
         let a = i32::from(self.t[base]);
         let b = i32::from(self.t[base + 1]);
         ((a * (128 - w) + b * w) >> 11).clamp(1, 4095)
@@ -307,9 +318,20 @@ impl Apm {
     #[inline]
     pub(super) fn update(&mut self, bit: bool) {
         let g = i32::from(bit) << 16;
-        let v = i32::from(self.t[self.idx]);
-        let v = v + ((g - v) >> self.rate);
-        self.t[self.idx] = v.clamp(16, 65535 - 16) as u16;
+        if self.interp {
+            // The bins move by their interpolation weights w/128 and (128 - w)/128.
+            let (lo, w) = (self.lo, self.w);
+            for (i, w) in [(lo, 128 - w), (lo + 1, w)] {
+                let v = i32::from(self.t[i]);
+                let v = v + (((g - v) * w) >> (self.rate + 7));
+                self.t[i] = v.clamp(16, 65535 - 16) as u16;
+            }
+        } else {
+            let i = self.lo + usize::from(self.w >= 64);
+            let v = i32::from(self.t[i]);
+            let v = v + ((g - v) >> self.rate);
+            self.t[i] = v.clamp(16, 65535 - 16) as u16;
+        }
     }
 }
 
