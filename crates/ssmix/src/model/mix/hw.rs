@@ -27,6 +27,10 @@ pub(super) struct Inputs<'a> {
 impl Cpu {
     /// The best variant this CPU runs.
     pub(super) fn detect() -> Cpu {
+        #[cfg(test)]
+        if tests::FORCE_SCALAR.get() {
+            return Cpu::scalar();
+        }
         #[cfg(target_arch = "x86_64")]
         let avx2 = std::arch::is_x86_feature_detected!("avx2");
         #[cfg(not(target_arch = "x86_64"))]
@@ -223,10 +227,17 @@ mod avx2 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use proptest::prelude::*;
+    use std::cell::Cell;
 
     use super::*;
+
+    thread_local! {
+        /// Makes `Cpu::detect` return the scalar loops on this thread (for comparing whole
+        /// models built both ways).
+        pub(in crate::model::mix) static FORCE_SCALAR: Cell<bool> = const { Cell::new(false) };
+    }
 
     /// Mixer inputs: mostly stretched probabilities, often the extremes, rarely beyond
     /// ±2^15 (the 64-bit fallback; rare, so most cases take the fast path).

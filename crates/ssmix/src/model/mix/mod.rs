@@ -1057,6 +1057,27 @@ mod tests {
         bytes
     }
 
+    /// The whole model codes the same bytes with the AVX2 mixer loops (where the CPU has
+    /// them) and with the scalar reference loops, at every level's settings.
+    #[test]
+    fn avx2_and_scalar_mixers_code_the_same_bytes() {
+        let mut seed = 7u64;
+        let tokens: Vec<u32> = (0..6000u32)
+            .map(|i| (i * i / 7 + i / 13) % 300 ^ (splitmix(&mut seed) % 3) as u32)
+            .collect();
+        for level in [1, 5, 7] {
+            let params = MixParams::for_level(level).to_list();
+            let fast = round_trip(&params, 300, &tokens);
+            hw::tests::FORCE_SCALAR.set(true);
+            let scalar = round_trip(&params, 300, &tokens);
+            hw::tests::FORCE_SCALAR.set(false);
+            assert!(
+                fast == scalar,
+                "level {level}: AVX2 and scalar mixers differ"
+            );
+        }
+    }
+
     #[test]
     fn round_trips_small_and_odd_vocabularies() {
         let params = small_params();
