@@ -1063,7 +1063,7 @@ mod tests {
     fn avx2_and_scalar_mixers_code_the_same_bytes() {
         let mut seed = 7u64;
         let tokens: Vec<u32> = (0..6000u32)
-            .map(|i| (i * i / 7 + i / 13) % 300 ^ (splitmix(&mut seed) % 3) as u32)
+            .map(|i| ((i * i / 7 + i / 13) % 300) ^ (splitmix(&mut seed) % 3) as u32)
             .collect();
         for level in [1, 5, 7] {
             let params = MixParams::for_level(level).to_list();
