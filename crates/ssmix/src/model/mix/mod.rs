@@ -27,6 +27,8 @@
 //!
 //! All arithmetic is integer (the logistic table is built once from `detmath::exp`).
 
+#[cfg(feature = "internals")]
+pub(crate) mod bench;
 mod ssm_input;
 mod tables;
 
