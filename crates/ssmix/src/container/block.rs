@@ -28,7 +28,9 @@ pub(crate) fn write_block(data: &[u8], config: &ModelConfig, out: &mut Vec<u8>) 
 /// The payload of a modeled block: vocabulary, token count, coded tokens.
 pub(crate) fn model_block(data: &[u8], config: &ModelConfig) -> Result<Vec<u8>> {
     let vocab = Vocab::train(data, config.vocab_budget(data.len()));
-    let tokens = vocab.encode(data);
+    // 16-bit ids: the token stream is the largest buffer of a block on incompressible
+    // input (one token per byte).
+    let tokens = vocab.encode_u16(data);
     let mut payload = Vec::new();
     vocab.write(&mut payload);
     put_varint(&mut payload, tokens.len() as u64);
@@ -96,9 +98,9 @@ impl AnyModel {
     }
 }
 
-fn encode_tokens<M: TokenModel>(m: &mut M, enc: &mut RangeEncoder, tokens: &[Token]) -> Result<()> {
+fn encode_tokens<M: TokenModel>(m: &mut M, enc: &mut RangeEncoder, tokens: &[u16]) -> Result<()> {
     for &t in tokens {
-        m.code(enc, t)?;
+        m.code(enc, Token::from(t))?;
     }
     Ok(())
 }

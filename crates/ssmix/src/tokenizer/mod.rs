@@ -23,6 +23,28 @@ use hash::FxMap;
 /// most `MAX_VOCAB` tokens of at most `MAX_TOKEN_LEN` bytes (2 MB), plus their index.
 pub(crate) const READ_MEMORY: u64 = 4 << 20;
 
+/// Upper bound on the bytes the tokenizer allocates for a block of `len` bytes while
+/// [`Vocab::train`] runs, or while `Vocab::encode_u16` runs (its tokens included); the
+/// input itself is not counted. Part of the per-thread memory of a frame.
+///
+/// Training holds a chunk table (phase 1), then per-position arrays (2 + 4 bytes per
+/// position of the distinct chunks, up to 3 × 4 bytes of word lists) and per-pair
+/// arrays; encoding holds a chunk table, its per-chunk cache and the tokens. The worst
+/// inputs are made of distinct 3-byte chunks (a new chunk every 3 bytes: the tables at
+/// their largest): measured 22 bytes per input byte training and 31 encoding at 2 MB
+/// (random bytes: 11 and 0, text: 5.5 and 3.8). The factor is that worst case with
+/// margin for the power-of-two table sizes, checked by
+/// `tests::train_memory_is_an_upper_bound`.
+pub(crate) fn work_memory(len: usize) -> u64 {
+    WORK_BYTES_PER_INPUT_BYTE * len as u64 + WORK_FIXED_BYTES
+}
+
+/// See [`work_memory`].
+const WORK_BYTES_PER_INPUT_BYTE: u64 = 40;
+/// See [`work_memory`]: the tables of the 65,536 byte pairs, the merges' per-token tables
+/// and the chunk table's minimum size.
+const WORK_FIXED_BYTES: u64 = 4 << 20;
+
 /// A token id, `0..vocab.len()`.
 pub type Token = u32;
 
