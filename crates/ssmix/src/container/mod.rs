@@ -21,14 +21,14 @@ use crate::options::Options;
 /// - decoding: the vocabulary reader and the model;
 /// - encoding, tokenizer: training or splitting the block (`tokenizer::work_memory`);
 /// - encoding, coding: the 16-bit tokens (2 bytes per input byte at most), the coded
-///   payload (its buffer may grow to twice the block before the block is stored) and
-///   the model.
+///   payload (at most a block and its slack: coding stops once it is as long as the
+///   block, which is then stored) and the model.
 pub(crate) fn frame_memory(block_size: usize, model: &ModelConfig) -> u64 {
     let block = block_size as u64;
     let model = model::memory_estimate(model, block_size);
     let decode = crate::tokenizer::READ_MEMORY + model;
     let tokenize = crate::tokenizer::work_memory(block_size);
-    let code = 2 * block + 2 * block + model;
+    let code = 2 * block + block + block::PAYLOAD_SLACK as u64 + model;
     2 * block + decode.max(tokenize).max(code)
 }
 

@@ -170,13 +170,30 @@ impl Vocab {
             store: Vec::new(),
         };
         let mut table = ChunkTable::with_capacity(data.len() / 40);
+        let (cap, byte_cap) = (
+            super::chunk_cap(data.len()),
+            super::chunk_byte_cap(data.len()),
+        );
+        let mut cached_bytes = 0;
         out.reserve(data.len() / 3);
         pretok::for_each_chunk(data, |start, end| {
             if end - start == 1 {
                 out.push(conv(Token::from(data[start])));
                 return;
             }
-            let id = table.intern(data, start, end) as usize;
+            // Bounded cache (as training's tables): past the caps, a chunk not seen
+            // yet is split on its own each time (the same tokens).
+            let id = if table.len() < cap && cached_bytes + (end - start) <= byte_cap {
+                table.intern(data, start, end) as usize
+            } else if let Some(id) = table.get(data, start, end) {
+                id as usize
+            } else {
+                let s = enc.store.len();
+                enc.bpe(&data[start..end]);
+                out.extend(enc.store[s..].iter().map(|&t| conv(t)));
+                enc.store.truncate(s);
+                return;
+            };
             if let Some(&(s, e)) = enc.cached.get(id) {
                 // Most chunks are one or two tokens: a loop beats a `memcpy` call.
                 for &t in &enc.store[s as usize..e as usize] {
@@ -186,6 +203,7 @@ impl Vocab {
             }
             let s = enc.store.len();
             enc.bpe(&data[start..end]);
+            cached_bytes += end - start;
             enc.cached.push((s as u32, enc.store.len() as u32));
             out.extend(enc.store[s..].iter().map(|&t| conv(t)));
         });

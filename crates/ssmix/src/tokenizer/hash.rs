@@ -192,10 +192,9 @@ impl ChunkTable {
         (s as usize, n as usize)
     }
 
-    /// The id of `data[start..end]`, inserting it if new (then the id is `len() - 1`).
-    /// `data` must be the same input on every call.
+    /// The id of `data[start..end]`, or where to insert it: `Err((slot, key, tag))`.
     #[inline(always)]
-    pub(super) fn intern(&mut self, data: &[u8], start: usize, end: usize) -> u32 {
+    fn find(&self, data: &[u8], start: usize, end: usize) -> Result<u32, (usize, u64, u32)> {
         let chunk = &data[start..end];
         let n = chunk.len();
         let (key, h) = key_hash(chunk);
@@ -204,27 +203,43 @@ impl ChunkTable {
         loop {
             let slot = self.slots[i];
             if slot.id1 == 0 {
-                break;
+                return Err((i, key, tag));
             }
             if slot.tag == tag && slot.key == key {
                 let id = slot.id1 - 1;
                 if n <= 8 {
-                    return id;
+                    return Ok(id);
                 }
                 let (s, len) = self.spans[id as usize];
                 if same_bytes(&data[s as usize..(s + len) as usize], chunk) {
-                    return id;
+                    return Ok(id);
                 }
             }
             i = (i + 1) & self.mask;
         }
+    }
+
+    /// The id of `data[start..end]` if it was interned.
+    #[inline(always)]
+    pub(super) fn get(&self, data: &[u8], start: usize, end: usize) -> Option<u32> {
+        self.find(data, start, end).ok()
+    }
+
+    /// The id of `data[start..end]`, inserting it if new (then the id is `len() - 1`).
+    /// `data` must be the same input on every call.
+    #[inline(always)]
+    pub(super) fn intern(&mut self, data: &[u8], start: usize, end: usize) -> u32 {
+        let (i, key, tag) = match self.find(data, start, end) {
+            Ok(id) => return id,
+            Err(at) => at,
+        };
         let id = self.spans.len() as u32;
         self.slots[i] = Slot {
             key,
             tag,
             id1: id + 1,
         };
-        self.spans.push((start as u32, n as u32));
+        self.spans.push((start as u32, (end - start) as u32));
         if self.spans.len() * 2 > self.slots.len() {
             self.grow(data);
         }

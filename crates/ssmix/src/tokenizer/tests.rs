@@ -299,17 +299,34 @@ fn memory_inputs(len: usize) -> Vec<(&'static str, Vec<u8>)> {
         }
     }
     triples.truncate(len);
+    // Long distinct chunks: 31 "letters" and a symbol, the most bytes per distinct chunk.
+    let mut long = Vec::with_capacity(len + 32);
+    while long.len() < len {
+        for _ in 0..31 {
+            long.push(letters[splitmix(&mut s) as usize % letters.len()]);
+        }
+        long.push(b'!');
+    }
+    long.truncate(len);
+    // Text first (merges learned), then distinct chunks: encoding's cache at its cap.
+    let mut mixed = text[..len / 2].to_vec();
+    mixed.extend_from_slice(&triples[..len - len / 2]);
+    let mut mixed_long = text[..len / 2].to_vec();
+    mixed_long.extend_from_slice(&long[..len - len / 2]);
     vec![
         ("text", text),
         ("random", random),
         ("zeros", vec![0; len]),
         ("triples", triples),
+        ("long", long),
+        ("text+triples", mixed),
+        ("text+long", mixed_long),
     ]
 }
 
 #[test]
 fn train_memory_is_an_upper_bound() {
-    for len in [100_000, 2_000_000] {
+    for len in [10_000, 100_000, 300_000, 2_000_000, 8 << 20] {
         for (name, data) in memory_inputs(len) {
             let _ = train::peak::take();
             let v = Vocab::train(&data, vocab_budget(len));
@@ -329,6 +346,11 @@ fn train_memory_is_an_upper_bound() {
                 peak as f64 / len as f64,
                 v.len()
             );
+            // The caps do not bind on text of realistic vocabulary size.
+            if name == "text" && len >= 2_000_000 {
+                let free = train::learn_merges(&data, vocab_budget(len) - 256, DEFAULT_MIN_COUNT);
+                assert_eq!(free.len() + 256, v.len(), "{name} {len}");
+            }
             assert!(peak > 0, "accounting ran");
             assert!(
                 peak <= bound,

@@ -280,11 +280,25 @@ pub(super) fn learn_merges(data: &[u8], max_merges: usize, min_count: u64) -> Ve
     // Unique chunks of 2+ bytes, numbered in order of first occurrence.
     let mut table = ChunkTable::with_capacity(data.len() / 40);
     let mut chunk_counts: Vec<u32> = Vec::new();
+    // Bounded tables: past the caps only chunks already seen are counted.
+    let (cap, byte_cap) = (
+        super::chunk_cap(data.len()),
+        super::chunk_byte_cap(data.len()),
+    );
+    let mut bytes = 0;
     pretok::for_each_chunk(data, |s, e| {
         if e - s >= 2 {
-            let id = table.intern(data, s, e) as usize;
+            let id = if table.len() < cap && bytes + (e - s) <= byte_cap {
+                table.intern(data, s, e) as usize
+            } else {
+                match table.get(data, s, e) {
+                    Some(id) => id as usize,
+                    None => return,
+                }
+            };
             if id == chunk_counts.len() {
                 chunk_counts.push(1);
+                bytes += e - s;
             } else {
                 chunk_counts[id] += 1;
             }
