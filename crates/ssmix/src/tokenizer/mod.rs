@@ -40,7 +40,7 @@ pub(crate) fn work_memory(len: usize) -> u64 {
 }
 
 /// See [`work_memory`].
-const WORK_BYTES_PER_INPUT_BYTE: u64 = 10;
+const WORK_BYTES_PER_INPUT_BYTE: u64 = 8;
 /// See [`work_memory`]: the tables of the 65,536 byte pairs and the caps' constant terms.
 const WORK_FIXED_BYTES: u64 = 4 << 20;
 
