@@ -33,8 +33,9 @@ pub(crate) const READ_MEMORY: u64 = 4 << 20;
 /// [`chunk_byte_cap`] keep all of them linear in `len` with small factors. Measured
 /// peaks (`tests::train_memory_is_an_upper_bound`, which checks this bound on text,
 /// random bytes, zeros, distinct short and long chunks, and text followed by those, from
-/// 10 KB to 8 MiB): at most 7.5 bytes per input byte from 2 MB on (text 3.2–5.5, random
-/// 4.4–4.5, zeros 1.8), up to 2.7 MB in all at 100 KB (the fixed tables).
+/// 10 KB to 8 MiB): at most 8.5 bytes per input byte at 2 MB and 7.2 at 8 MiB (text
+/// followed by distinct chunks; text alone 3.2–5.5, random 4.4–4.5, zeros 1.8), and
+/// 5.4 MB in all at 300 KB (the caps' constant terms).
 pub(crate) fn work_memory(len: usize) -> u64 {
     WORK_BYTES_PER_INPUT_BYTE * len as u64 + WORK_FIXED_BYTES
 }

@@ -272,6 +272,21 @@ fn significant(c: u64, na: u64, nb: u64, n: u64) -> bool {
 /// occurs fewer than `min_count` times. Merge `i` creates token `256 + i` from the pair
 /// of (earlier) tokens it returns.
 pub(super) fn learn_merges(data: &[u8], max_merges: usize, min_count: u64) -> Vec<(Token, Token)> {
+    let caps = (
+        super::chunk_cap(data.len()),
+        super::chunk_byte_cap(data.len()),
+    );
+    learn_merges_capped(data, max_merges, min_count, caps)
+}
+
+/// [`learn_merges`] counting at most `caps.0` distinct chunks of at most `caps.1` bytes
+/// in all.
+pub(super) fn learn_merges_capped(
+    data: &[u8],
+    max_merges: usize,
+    min_count: u64,
+    caps: (usize, usize),
+) -> Vec<(Token, Token)> {
     let max_merges = max_merges.min(MAX_VOCAB - 256);
     let mut merges = Vec::new();
     if max_merges == 0 || data.len() < 2 {
@@ -281,10 +296,7 @@ pub(super) fn learn_merges(data: &[u8], max_merges: usize, min_count: u64) -> Ve
     let mut table = ChunkTable::with_capacity(data.len() / 40);
     let mut chunk_counts: Vec<u32> = Vec::new();
     // Bounded tables: past the caps only chunks already seen are counted.
-    let (cap, byte_cap) = (
-        super::chunk_cap(data.len()),
-        super::chunk_byte_cap(data.len()),
-    );
+    let (cap, byte_cap) = caps;
     let mut bytes = 0;
     pretok::for_each_chunk(data, |s, e| {
         if e - s >= 2 {
