@@ -54,6 +54,11 @@ impl RangeEncoder {
         self.0.code_symbol(symbol, &cdf.0).map(drop)
     }
 
+    /// Codes `bit` with P(1) = `p1` / 2^16 (`p1` in 1..65536).
+    pub fn code_bit(&mut self, bit: bool, p1: u32) -> Result<bool> {
+        self.0.code_bit(bit, p1)
+    }
+
     /// Flushes and returns the coded bytes.
     pub fn finish(self) -> Vec<u8> {
         self.0.finish()
@@ -72,6 +77,11 @@ impl<'a> RangeDecoder<'a> {
     /// Decodes a symbol coded with the frequencies of `cdf`.
     pub fn decode(&mut self, cdf: &QuantizedCdf) -> Result<u32> {
         self.0.code_symbol(0, &cdf.0)
+    }
+
+    /// Decodes a bit coded with P(1) = `p1` / 2^16.
+    pub fn decode_bit(&mut self, p1: u32) -> Result<bool> {
+        self.0.code_bit(false, p1)
     }
 }
 
@@ -191,6 +201,18 @@ impl SsmStages {
         SsmStages(crate::model::ssm::Ssm::new(cfg, vocab_len))
     }
 
+    /// A fresh model of the reference shape but with `d_model`, `n_layers` (and
+    /// `grad_mode` from `bptt`) changed, for a vocabulary of `vocab_len` tokens.
+    pub fn with_dims(d_model: usize, n_layers: usize, vocab_len: usize, bptt: bool) -> Self {
+        let mut cfg = crate::model::ssm::SsmConfig::reference();
+        cfg.d_model = d_model;
+        cfg.n_layers = n_layers;
+        if bptt {
+            cfg.grad_mode = crate::model::ssm::GradMode::Bptt;
+        }
+        SsmStages(crate::model::ssm::Ssm::new(cfg, vocab_len))
+    }
+
     /// Tokens per training chunk.
     pub fn chunk_len(&self) -> usize {
         self.0.config().chunk
@@ -249,4 +271,107 @@ pub fn paper_code(parts: u32, vocab_len: usize, tokens: &[u32]) -> Result<usize>
         m.code(&mut enc, t)?;
     }
     Ok(enc.finish().len())
+}
+
+pub use crate::model::mix::bench::{
+    MixApm, MixBlock, MixCoder, MixCounter, MixLogistic, MixMixer, MixStates,
+};
+
+/// The scalars of one Adam step (see the kernels' documentation).
+#[derive(Clone, Copy, Debug)]
+pub struct AdamScalars(crate::kernels::AdamScalars);
+
+impl AdamScalars {
+    /// Scalars for step `t` from `β1^t` and `β2^t`.
+    pub fn new(
+        lr: f32,
+        beta1: f32,
+        beta2: f32,
+        eps: f32,
+        beta1_pow_t: f32,
+        beta2_pow_t: f32,
+    ) -> Self {
+        AdamScalars(crate::kernels::AdamScalars::new(
+            lr,
+            beta1,
+            beta2,
+            eps,
+            beta1_pow_t,
+            beta2_pow_t,
+        ))
+    }
+}
+
+/// Wrappers with the kernels' signatures, one module per implementation.
+macro_rules! kernel_wrappers {
+    ($imp:ident) => {
+        /// `Σ a[i]·b[i]`.
+        pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+            crate::kernels::$imp::dot(a, b)
+        }
+        /// `y = W·x` for the row-major `y.len() × cols` matrix `w`.
+        pub fn matvec(w: &[f32], cols: usize, x: &[f32], y: &mut [f32]) {
+            crate::kernels::$imp::matvec(w, cols, x, y)
+        }
+        /// [`matvec`] for a batch of inputs.
+        pub fn matvec_batch(w: &[f32], cols: usize, xs: &[f32], ys: &mut [f32]) {
+            crate::kernels::$imp::matvec_batch(w, cols, xs, ys)
+        }
+        /// `dx += Wᵀ·g`.
+        pub fn matvec_t_accumulate(w: &[f32], cols: usize, g: &[f32], dx: &mut [f32]) {
+            crate::kernels::$imp::matvec_t_accumulate(w, cols, g, dx)
+        }
+        /// `dx = Wᵀ·g` for a batch.
+        pub fn matvec_t_batch(w: &[f32], cols: usize, gs: &[f32], dxs: &mut [f32]) {
+            crate::kernels::$imp::matvec_t_batch(w, cols, gs, dxs)
+        }
+        /// `dw += g·xᵀ`.
+        pub fn outer_accumulate(dw: &mut [f32], g: &[f32], x: &[f32]) {
+            crate::kernels::$imp::outer_accumulate(dw, g, x)
+        }
+        /// Softmax in place.
+        pub fn softmax_in_place(v: &mut [f32]) {
+            crate::kernels::$imp::softmax_in_place(v)
+        }
+        /// Softmax of `logits` into `probs`.
+        pub fn softmax(logits: &[f32], probs: &mut [f32]) {
+            crate::kernels::$imp::softmax(logits, probs)
+        }
+        /// Entropy in nats.
+        pub fn entropy(p: &[f32]) -> f32 {
+            crate::kernels::$imp::entropy(p)
+        }
+        /// One Adam step.
+        pub fn adam(
+            params: &mut [f32],
+            grads: &[f32],
+            m: &mut [f32],
+            v: &mut [f32],
+            s: &super::AdamScalars,
+        ) {
+            crate::kernels::$imp::adam(params, grads, m, v, &s.0)
+        }
+        /// `Σ x[i]²`.
+        pub fn sum_squares(x: &[f32]) -> f32 {
+            crate::kernels::$imp::sum_squares(x)
+        }
+        /// `y += a·x`.
+        pub fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
+            crate::kernels::$imp::axpy(a, x, y)
+        }
+        /// `x *= a`.
+        pub fn scale(a: f32, x: &mut [f32]) {
+            crate::kernels::$imp::scale(a, x)
+        }
+    };
+}
+
+/// The plain-loop reference kernels.
+pub mod scalar_kernels {
+    kernel_wrappers!(scalar);
+}
+
+/// The `wide` kernels the model uses (bit-identical to [`scalar_kernels`]).
+pub mod simd_kernels {
+    kernel_wrappers!(simd);
 }

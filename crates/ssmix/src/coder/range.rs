@@ -88,6 +88,11 @@ impl RangeEncoder {
         self.normalize();
     }
 
+    /// Bytes output so far; the finished output is at least this long.
+    pub(crate) fn len(&self) -> usize {
+        self.out.len()
+    }
+
     /// Flushes the coder and returns the output. Trailing zero bytes are dropped: the
     /// decoder supplies them.
     pub(crate) fn finish(mut self) -> Vec<u8> {

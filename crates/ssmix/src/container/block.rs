@@ -10,35 +10,55 @@ use crate::tokenizer::{Token, Vocab};
 /// a stored block when modelling does not make it smaller.
 pub(crate) fn write_block(data: &[u8], config: &ModelConfig, out: &mut Vec<u8>) -> Result<()> {
     debug_assert!(!data.is_empty());
-    let payload = model_block(data, config)?;
-    if payload.len() < data.len() {
-        out.push(BLOCK_MODELED);
-        put_varint(out, data.len() as u64);
-        put_varint(out, payload.len() as u64);
-        out.extend_from_slice(&payload);
-    } else {
-        out.push(BLOCK_STORED);
-        put_varint(out, data.len() as u64);
-        put_varint(out, data.len() as u64);
-        out.extend_from_slice(data);
+    match model_block_within(data, config, data.len())? {
+        Some(payload) if payload.len() < data.len() => {
+            out.push(BLOCK_MODELED);
+            put_varint(out, data.len() as u64);
+            put_varint(out, payload.len() as u64);
+            out.extend_from_slice(&payload);
+        }
+        _ => {
+            out.push(BLOCK_STORED);
+            put_varint(out, data.len() as u64);
+            put_varint(out, data.len() as u64);
+            out.extend_from_slice(data);
+        }
     }
     Ok(())
 }
 
 /// The payload of a modeled block: vocabulary, token count, coded tokens.
+#[cfg_attr(not(feature = "internals"), allow(dead_code))]
 pub(crate) fn model_block(data: &[u8], config: &ModelConfig) -> Result<Vec<u8>> {
+    Ok(model_block_within(data, config, usize::MAX)?.unwrap_or_default())
+}
+
+/// Tokens coded between two checks of the payload's length against its limit.
+const CHECK_EVERY: usize = 1024;
+/// Room in the payload buffer beyond the limit: what `CHECK_EVERY` tokens can add past
+/// it (at most ~24 bytes per token: 16 binary decisions of >= 1/4096), so the buffer
+/// is allocated once.
+pub(super) const PAYLOAD_SLACK: usize = 64 << 10;
+
+/// [`model_block`], or `None` once the payload reaches `limit` bytes: it only grows, so
+/// the block would be stored anyway (the output is the same, sooner and with a payload
+/// buffer of at most one block).
+fn model_block_within(data: &[u8], config: &ModelConfig, limit: usize) -> Result<Option<Vec<u8>>> {
     let vocab = Vocab::train(data, config.vocab_budget(data.len()));
-    let tokens = vocab.encode(data);
-    let mut payload = Vec::new();
+    // 16-bit ids: the token stream is the largest buffer of a block on incompressible
+    // input (one token per byte).
+    let mut tokens = vocab.encode_u16(data);
+    tokens.shrink_to_fit();
+    let mut payload = Vec::with_capacity(data.len().min(limit) + PAYLOAD_SLACK);
     vocab.write(&mut payload);
     put_varint(&mut payload, tokens.len() as u64);
     let mut enc = RangeEncoder::with_output(payload);
-    match AnyModel::new(config, &vocab, data.len())? {
-        AnyModel::Baseline(mut m) => encode_tokens(&mut *m, &mut enc, &tokens)?,
-        AnyModel::Paper(mut m) => encode_tokens(&mut *m, &mut enc, &tokens)?,
-        AnyModel::Mix(mut m) => encode_tokens(&mut *m, &mut enc, &tokens)?,
-    }
-    Ok(enc.finish())
+    let done = match AnyModel::new(config, &vocab, data.len())? {
+        AnyModel::Baseline(mut m) => encode_tokens(&mut *m, &mut enc, &tokens, limit)?,
+        AnyModel::Paper(mut m) => encode_tokens(&mut *m, &mut enc, &tokens, limit)?,
+        AnyModel::Mix(mut m) => encode_tokens(&mut *m, &mut enc, &tokens, limit)?,
+    };
+    Ok(done.then(|| enc.finish()))
 }
 
 /// Decodes the payload of a modeled block into `out`, which must end up `raw_len` longer.
@@ -96,11 +116,22 @@ impl AnyModel {
     }
 }
 
-fn encode_tokens<M: TokenModel>(m: &mut M, enc: &mut RangeEncoder, tokens: &[Token]) -> Result<()> {
-    for &t in tokens {
-        m.code(enc, t)?;
+/// Codes `tokens`; false (and stops) once the output has reached `limit` bytes.
+fn encode_tokens<M: TokenModel>(
+    m: &mut M,
+    enc: &mut RangeEncoder,
+    tokens: &[u16],
+    limit: usize,
+) -> Result<bool> {
+    for part in tokens.chunks(CHECK_EVERY) {
+        for &t in part {
+            m.code(enc, Token::from(t))?;
+        }
+        if enc.len() >= limit {
+            return Ok(false);
+        }
     }
-    Ok(())
+    Ok(true)
 }
 
 fn decode_tokens<M: TokenModel>(

@@ -16,12 +16,20 @@ use crate::error::{Error, Result, corrupt};
 use crate::model::{self, ModelConfig};
 use crate::options::Options;
 
-/// Working memory a decoder (or one encoder thread) needs for a frame: the compressed
-/// and decompressed block plus the model.
+/// Working memory a decoder or one encoder thread needs for a frame: the compressed
+/// and the decompressed block, plus the largest of
+/// - decoding: the vocabulary reader and the model;
+/// - encoding, tokenizer: training or splitting the block (`tokenizer::work_memory`);
+/// - encoding, coding: the 16-bit tokens (2 bytes per input byte at most), the coded
+///   payload (at most a block and its slack: coding stops once it is as long as the
+///   block, which is then stored) and the model.
 pub(crate) fn frame_memory(block_size: usize, model: &ModelConfig) -> u64 {
-    2 * block_size as u64
-        + crate::tokenizer::READ_MEMORY
-        + model::memory_estimate(model, block_size)
+    let block = block_size as u64;
+    let model = model::memory_estimate(model, block_size);
+    let decode = crate::tokenizer::READ_MEMORY + model;
+    let tokenize = crate::tokenizer::work_memory(block_size);
+    let code = 2 * block + block + block::PAYLOAD_SLACK as u64 + model;
+    2 * block + decode.max(tokenize).max(code)
 }
 
 /// The number of threads (at most `wanted`, at least 1) whose blocks fit in `limit`

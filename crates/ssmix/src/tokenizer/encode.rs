@@ -131,6 +131,7 @@ impl Encoder<'_> {
 
 impl Vocab {
     /// Splits `data` into tokens.
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))]
     pub fn encode(&self, data: &[u8]) -> Vec<Token> {
         let mut out = Vec::new();
         self.encode_into(data, &mut out);
@@ -139,14 +140,27 @@ impl Vocab {
 
     /// Splits `data` into tokens, replacing the contents of `out` (its capacity is
     /// reused).
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))]
     pub fn encode_into(&self, data: &[u8], out: &mut Vec<Token>) {
+        self.encode_as(data, out, |t| t);
+    }
+
+    /// [`Vocab::encode`] with 16-bit tokens (ids are below [`super::MAX_VOCAB`] =
+    /// 2^16): half the memory for the token stream of a block.
+    pub(crate) fn encode_u16(&self, data: &[u8]) -> Vec<u16> {
+        let mut out = Vec::new();
+        self.encode_as(data, &mut out, |t| t as u16);
+        out
+    }
+
+    fn encode_as<T: Copy>(&self, data: &[u8], out: &mut Vec<T>, conv: impl Fn(Token) -> T) {
         out.clear();
         let merges: Cow<'_, [Merge]> = match &self.merges {
             Some(m) => Cow::Borrowed(m),
             None => Cow::Owned(self.derive_merges()),
         };
         if merges.is_empty() {
-            out.extend(data.iter().map(|&b| Token::from(b)));
+            out.extend(data.iter().map(|&b| conv(Token::from(b))));
             return;
         }
         let mut enc = Encoder {
@@ -156,24 +170,52 @@ impl Vocab {
             store: Vec::new(),
         };
         let mut table = ChunkTable::with_capacity(data.len() / 40);
+        let (cap, byte_cap) = (
+            super::chunk_cap(data.len()),
+            super::chunk_byte_cap(data.len()),
+        );
+        let mut cached_bytes = 0;
         out.reserve(data.len() / 3);
         pretok::for_each_chunk(data, |start, end| {
             if end - start == 1 {
-                out.push(Token::from(data[start]));
+                out.push(conv(Token::from(data[start])));
                 return;
             }
-            let id = table.intern(data, start, end) as usize;
+            // Bounded cache (as training's tables): past the caps, a chunk not seen
+            // yet is split on its own each time (the same tokens).
+            let id = if table.len() < cap && cached_bytes + (end - start) <= byte_cap {
+                table.intern(data, start, end) as usize
+            } else if let Some(id) = table.get(data, start, end) {
+                id as usize
+            } else {
+                let s = enc.store.len();
+                enc.bpe(&data[start..end]);
+                out.extend(enc.store[s..].iter().map(|&t| conv(t)));
+                enc.store.truncate(s);
+                return;
+            };
             if let Some(&(s, e)) = enc.cached.get(id) {
                 // Most chunks are one or two tokens: a loop beats a `memcpy` call.
                 for &t in &enc.store[s as usize..e as usize] {
-                    out.push(t);
+                    out.push(conv(t));
                 }
                 return;
             }
             let s = enc.store.len();
             enc.bpe(&data[start..end]);
+            cached_bytes += end - start;
             enc.cached.push((s as u32, enc.store.len() as u32));
-            out.extend_from_slice(&enc.store[s..]);
+            out.extend(enc.store[s..].iter().map(|&t| conv(t)));
         });
+        #[cfg(test)]
+        super::train::peak::note(
+            table.peak_bytes()
+                + (out.capacity() * std::mem::size_of::<T>()
+                    + enc.store.capacity() * 4
+                    + enc.cached.capacity() * 8)
+                    * 3
+                    / 2
+                + enc.ranks.slots.capacity() * 8,
+        );
     }
 }

@@ -163,8 +163,9 @@ struct Slot {
 pub(super) struct ChunkTable {
     slots: Vec<Slot>,
     mask: usize,
-    /// Chunk `id` is `data[spans[id].0..spans[id].0 + spans[id].1]`.
-    spans: Vec<(usize, u32)>,
+    /// Chunk `id` is `data[spans[id].0..spans[id].0 + spans[id].1]` (inputs are below
+    /// 4 GiB: blocks are at most `MAX_BLOCK_SIZE`).
+    spans: Vec<(u32, u32)>,
 }
 
 impl ChunkTable {
@@ -188,13 +189,12 @@ impl ChunkTable {
     #[inline]
     pub(super) fn span(&self, id: u32) -> (usize, usize) {
         let (s, n) = self.spans[id as usize];
-        (s, n as usize)
+        (s as usize, n as usize)
     }
 
-    /// The id of `data[start..end]`, inserting it if new (then the id is `len() - 1`).
-    /// `data` must be the same input on every call.
+    /// The id of `data[start..end]`, or where to insert it: `Err((slot, key, tag))`.
     #[inline(always)]
-    pub(super) fn intern(&mut self, data: &[u8], start: usize, end: usize) -> u32 {
+    fn find(&self, data: &[u8], start: usize, end: usize) -> Result<u32, (usize, u64, u32)> {
         let chunk = &data[start..end];
         let n = chunk.len();
         let (key, h) = key_hash(chunk);
@@ -203,31 +203,57 @@ impl ChunkTable {
         loop {
             let slot = self.slots[i];
             if slot.id1 == 0 {
-                break;
+                return Err((i, key, tag));
             }
             if slot.tag == tag && slot.key == key {
                 let id = slot.id1 - 1;
                 if n <= 8 {
-                    return id;
+                    return Ok(id);
                 }
                 let (s, len) = self.spans[id as usize];
-                if same_bytes(&data[s..s + len as usize], chunk) {
-                    return id;
+                if same_bytes(&data[s as usize..(s + len) as usize], chunk) {
+                    return Ok(id);
                 }
             }
             i = (i + 1) & self.mask;
         }
+    }
+
+    /// The id of `data[start..end]` if it was interned.
+    #[inline(always)]
+    pub(super) fn get(&self, data: &[u8], start: usize, end: usize) -> Option<u32> {
+        self.find(data, start, end).ok()
+    }
+
+    /// The id of `data[start..end]`, inserting it if new (then the id is `len() - 1`).
+    /// `data` must be the same input on every call.
+    #[inline(always)]
+    pub(super) fn intern(&mut self, data: &[u8], start: usize, end: usize) -> u32 {
+        let (i, key, tag) = match self.find(data, start, end) {
+            Ok(id) => return id,
+            Err(at) => at,
+        };
         let id = self.spans.len() as u32;
         self.slots[i] = Slot {
             key,
             tag,
             id1: id + 1,
         };
-        self.spans.push((start, n as u32));
+        self.spans.push((start as u32, (end - start) as u32));
         if self.spans.len() * 2 > self.slots.len() {
             self.grow(data);
         }
         id
+    }
+
+    /// Bytes allocated, with 1/2 extra for the growth of both vectors (a reallocation
+    /// briefly holds the old and the new buffer).
+    #[cfg(test)]
+    pub(super) fn peak_bytes(&self) -> usize {
+        (self.slots.capacity() * std::mem::size_of::<Slot>()
+            + self.spans.capacity() * std::mem::size_of::<(u32, u32)>())
+            * 3
+            / 2
     }
 
     /// Doubles the slots, keeping the load at most 1/2.
@@ -238,7 +264,7 @@ impl ChunkTable {
         let mask = cap - 1;
         for &slot in self.slots.iter().filter(|s| s.id1 != 0) {
             let (s, n) = self.spans[slot.id1 as usize - 1];
-            let h = key_hash(&data[s..s + n as usize]).1;
+            let h = key_hash(&data[s as usize..(s + n) as usize]).1;
             let mut i = (h >> 32) as usize & mask;
             while slots[i].id1 != 0 {
                 i = (i + 1) & mask;

@@ -23,6 +23,45 @@ use hash::FxMap;
 /// most `MAX_VOCAB` tokens of at most `MAX_TOKEN_LEN` bytes (2 MB), plus their index.
 pub(crate) const READ_MEMORY: u64 = 4 << 20;
 
+/// Upper bound on the bytes the tokenizer allocates for a block of `len` bytes while
+/// [`Vocab::train`] runs, or while `Vocab::encode_u16` runs (its tokens included); the
+/// input itself is not counted. Part of the per-thread memory of a frame.
+///
+/// Training holds a chunk table and the distinct chunks (phase 1), then per-position
+/// arrays over the distinct chunks' bytes, word lists and per-pair arrays (phase 2);
+/// encoding holds a chunk table, its cache and the tokens. [`chunk_cap`] and
+/// [`chunk_byte_cap`] keep all of them linear in `len` with small factors. Measured
+/// peaks (`tests::train_memory_is_an_upper_bound`, which checks this bound on text,
+/// random bytes, zeros, distinct short and long chunks, and text followed by those, from
+/// 10 KB to 8 MiB): at most 8.5 bytes per input byte at 2 MB and 7.2 at 8 MiB (text
+/// followed by distinct chunks; text alone 3.2–5.5, random 4.4–4.5, zeros 1.8), and
+/// 5.4 MB in all at 300 KB (the caps' constant terms).
+pub(crate) fn work_memory(len: usize) -> u64 {
+    WORK_BYTES_PER_INPUT_BYTE * len as u64 + WORK_FIXED_BYTES
+}
+
+/// See [`work_memory`].
+const WORK_BYTES_PER_INPUT_BYTE: u64 = 8;
+/// See [`work_memory`]: the tables of the 65,536 byte pairs and the caps' constant terms.
+const WORK_FIXED_BYTES: u64 = 4 << 20;
+
+/// The most distinct chunks training counts, and encoding caches, for an input of
+/// `len` bytes: `len / 32 + 4096`, together with [`chunk_byte_cap`]. They bound the
+/// tokenizer's tables on input with little repetition (random bytes have a distinct
+/// chunk every 8 bytes); text stays far below (enwik8: one per 40..55 bytes from
+/// 1 MB on, one per 20 at 64 KB, every file of `testdata/` below both caps). Past the
+/// caps, training still counts the chunks it has seen but no new ones, and encoding
+/// splits new chunks without caching them (the same tokens).
+fn chunk_cap(len: usize) -> usize {
+    len / 32 + 4096
+}
+
+/// The most bytes of distinct chunks training counts and encoding caches (see
+/// [`chunk_cap`]): `len / 4 + 65536`.
+fn chunk_byte_cap(len: usize) -> usize {
+    len / 4 + 65536
+}
+
 /// A token id, `0..vocab.len()`.
 pub type Token = u32;
 

@@ -260,3 +260,109 @@ fn read_decodes_random_bodies_safely() {
     // Most random bodies are rejected (they run past their end) but some decode.
     assert!(ok < 300, "{ok}");
 }
+
+/// Inputs for the memory bounds: pseudo-text with a large vocabulary of words, random
+/// bytes, zeros, and distinct 3-byte chunks (`abc1def2…`: letters then a digit, the
+/// most distinct chunks per byte the pre-tokenizer lets through in bulk).
+fn memory_inputs(len: usize) -> Vec<(&'static str, Vec<u8>)> {
+    let mut s = 0x5EED_u64;
+    let mut text = Vec::with_capacity(len + 16);
+    while text.len() < len {
+        let r = splitmix(&mut s);
+        // Zipf-like: short common words and a long tail of rare ones.
+        let n = 1 + (r % 4) as usize + usize::from(r >> 60 == 0) * (r >> 8 & 7) as usize;
+        let word = (r >> 16) % (1 + (r >> 40) % 50_000);
+        for k in 0..n {
+            text.push(b'a' + ((word >> (3 * k)) % 26) as u8);
+        }
+        text.push(if r >> 58 == 1 { b'\n' } else { b' ' });
+    }
+    text.truncate(len);
+    let random: Vec<u8> = (0..len).map(|_| splitmix(&mut s) as u8).collect();
+    // Alternating 3-byte runs of "letters" (ASCII letters and bytes >= 0x80) and of
+    // symbols: a distinct chunk every 3 bytes.
+    let letters: Vec<u8> = (0..=255u8)
+        .filter(|&b| b.is_ascii_alphabetic() || b >= 0x80)
+        .collect();
+    let symbols: Vec<u8> = (0..=255u8)
+        .filter(|&b| !b.is_ascii_alphanumeric() && b < 0x80 && !b.is_ascii_whitespace())
+        .filter(|&b| b != 0x0B)
+        .collect();
+    let mut triples = Vec::with_capacity(len + 6);
+    while triples.len() < len {
+        let r = splitmix(&mut s);
+        for k in 0..3 {
+            triples.push(letters[(r >> (8 * k)) as usize % letters.len()]);
+        }
+        for k in 3..6 {
+            triples.push(symbols[(r >> (8 * k)) as usize % symbols.len()]);
+        }
+    }
+    triples.truncate(len);
+    // Long distinct chunks: 31 "letters" and a symbol, the most bytes per distinct chunk.
+    let mut long = Vec::with_capacity(len + 32);
+    while long.len() < len {
+        for _ in 0..31 {
+            long.push(letters[splitmix(&mut s) as usize % letters.len()]);
+        }
+        long.push(b'!');
+    }
+    long.truncate(len);
+    // Text first (merges learned), then distinct chunks: encoding's cache at its cap.
+    let mut mixed = text[..len / 2].to_vec();
+    mixed.extend_from_slice(&triples[..len - len / 2]);
+    let mut mixed_long = text[..len / 2].to_vec();
+    mixed_long.extend_from_slice(&long[..len - len / 2]);
+    vec![
+        ("text", text),
+        ("random", random),
+        ("zeros", vec![0; len]),
+        ("triples", triples),
+        ("long", long),
+        ("text+triples", mixed),
+        ("text+long", mixed_long),
+    ]
+}
+
+#[test]
+fn train_memory_is_an_upper_bound() {
+    for len in [10_000, 100_000, 300_000, 2_000_000, 8 << 20] {
+        for (name, data) in memory_inputs(len) {
+            let _ = train::peak::take();
+            let v = Vocab::train(&data, vocab_budget(len));
+            let train_peak = train::peak::take() as u64;
+            let tokens = v.encode_u16(&data);
+            let encode_peak = train::peak::take() as u64;
+            assert_eq!(tokens.len(), v.encode(&data).len());
+            let peak = train_peak.max(encode_peak);
+            let bound = work_memory(len);
+            println!(
+                "{name} {len}: train {:.2} B/byte, encode {:.2} B/byte",
+                train_peak as f64 / len as f64,
+                encode_peak as f64 / len as f64
+            );
+            println!(
+                "{name} {len}: peak {peak} B = {:.2} B/byte, vocab {}, bound {bound}",
+                peak as f64 / len as f64,
+                v.len()
+            );
+            // The caps do not bind on text of realistic vocabulary size.
+            if name == "text" && len >= 2_000_000 {
+                let max = vocab_budget(len) - 256;
+                let capped = train::learn_merges(&data, max, DEFAULT_MIN_COUNT);
+                let free = train::learn_merges_capped(
+                    &data,
+                    max,
+                    DEFAULT_MIN_COUNT,
+                    (usize::MAX, usize::MAX),
+                );
+                assert_eq!(capped, free, "{name} {len}");
+            }
+            assert!(peak > 0, "accounting ran");
+            assert!(
+                peak <= bound,
+                "{name} {len}: training peak {peak} > bound {bound}"
+            );
+        }
+    }
+}

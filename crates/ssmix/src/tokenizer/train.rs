@@ -132,6 +132,67 @@ impl Trainer {
         self.pending.clear();
     }
 
+    /// Bytes allocated by the trainer's vectors, with 1/2 extra for the vectors that
+    /// grow while merging (a reallocation briefly holds the old and the new buffer).
+    #[cfg(test)]
+    fn peak_bytes(&self) -> usize {
+        fn b<T>(v: &Vec<T>) -> usize {
+            v.capacity() * std::mem::size_of::<T>()
+        }
+        let growing = b(&self.counts)
+            + b(&self.keys)
+            + b(&self.lists)
+            + b(&self.last_word)
+            + b(&self.pool)
+            + b(&self.pending)
+            + b(&self.cursor);
+        b(&self.syms)
+            + b(&self.pids)
+            + b(&self.words)
+            + b(&self.left_new)
+            + b(&self.right_new)
+            + growing * 3 / 2
+    }
+
+    /// The word lists of the byte pairs, straight from `pids` (what `add` and
+    /// `flush_lists(0)` would build, in the same order, without the `pending` entries):
+    /// one pass counts each pair once per word, a second one fills `pool`.
+    fn initial_lists(&mut self) {
+        let n = self.counts.len();
+        let mut fill = vec![0u32; n];
+        for (w, word) in self.words.iter().enumerate() {
+            let base = word.start as usize;
+            for &id in &self.pids[base..base + (word.len as usize).saturating_sub(1)] {
+                let last = &mut self.last_word[id as usize];
+                if *last != w as u32 {
+                    *last = w as u32;
+                    fill[id as usize] += 1;
+                }
+            }
+        }
+        let mut at = 0u32;
+        for (id, f) in fill.iter_mut().enumerate() {
+            self.lists[id] = (at, *f);
+            let len = *f;
+            *f = at;
+            at += len;
+        }
+        self.pool = vec![0; at as usize];
+        self.last_word.fill(NONE);
+        for (w, word) in self.words.iter().enumerate() {
+            let base = word.start as usize;
+            for &id in &self.pids[base..base + (word.len as usize).saturating_sub(1)] {
+                let last = &mut self.last_word[id as usize];
+                if *last != w as u32 {
+                    *last = w as u32;
+                    let f = &mut fill[id as usize];
+                    self.pool[*f as usize] = w as u32;
+                    *f += 1;
+                }
+            }
+        }
+    }
+
     /// Replaces every `a b` in word `w` with `n`, left to right, updating pair counts
     /// and ids. Returns the number of replacements times the word's count (less than
     /// the pair's count for runs like `a a a`, whose two overlapping pairs make one
@@ -211,6 +272,21 @@ fn significant(c: u64, na: u64, nb: u64, n: u64) -> bool {
 /// occurs fewer than `min_count` times. Merge `i` creates token `256 + i` from the pair
 /// of (earlier) tokens it returns.
 pub(super) fn learn_merges(data: &[u8], max_merges: usize, min_count: u64) -> Vec<(Token, Token)> {
+    let caps = (
+        super::chunk_cap(data.len()),
+        super::chunk_byte_cap(data.len()),
+    );
+    learn_merges_capped(data, max_merges, min_count, caps)
+}
+
+/// [`learn_merges`] counting at most `caps.0` distinct chunks of at most `caps.1` bytes
+/// in all.
+pub(super) fn learn_merges_capped(
+    data: &[u8],
+    max_merges: usize,
+    min_count: u64,
+    caps: (usize, usize),
+) -> Vec<(Token, Token)> {
     let max_merges = max_merges.min(MAX_VOCAB - 256);
     let mut merges = Vec::new();
     if max_merges == 0 || data.len() < 2 {
@@ -219,43 +295,65 @@ pub(super) fn learn_merges(data: &[u8], max_merges: usize, min_count: u64) -> Ve
     // Unique chunks of 2+ bytes, numbered in order of first occurrence.
     let mut table = ChunkTable::with_capacity(data.len() / 40);
     let mut chunk_counts: Vec<u32> = Vec::new();
+    // Bounded tables: past the caps only chunks already seen are counted.
+    let (cap, byte_cap) = caps;
+    let mut bytes = 0;
     pretok::for_each_chunk(data, |s, e| {
         if e - s >= 2 {
-            let id = table.intern(data, s, e) as usize;
+            let id = if table.len() < cap && bytes + (e - s) <= byte_cap {
+                table.intern(data, s, e) as usize
+            } else {
+                match table.get(data, s, e) {
+                    Some(id) => id as usize,
+                    None => return,
+                }
+            };
             if id == chunk_counts.len() {
                 chunk_counts.push(1);
+                bytes += e - s;
             } else {
                 chunk_counts[id] += 1;
             }
         }
     });
 
-    let total: usize = (0..table.len() as u32).map(|id| table.span(id).1).sum();
+    // Words first, at their place in `data`; then the chunk table goes before the
+    // per-position arrays are allocated, so the two never coexist (on incompressible
+    // input the table is the largest structure of training).
+    let mut words: Vec<Word> = (0..table.len() as u32)
+        .map(|id| {
+            let (s, len) = table.span(id);
+            Word {
+                start: s as u32,
+                len: len as u32,
+                count: u64::from(chunk_counts[id as usize]),
+            }
+        })
+        .collect();
+    #[cfg(test)]
+    peak::note(table.peak_bytes() + 4 * chunk_counts.capacity() + 16 * words.capacity());
+    drop(table);
+    drop(chunk_counts);
+    let total: usize = words.iter().map(|w| w.len as usize).sum();
     let mut t = Trainer {
         syms: Vec::with_capacity(total),
         pids: Vec::with_capacity(total),
-        words: Vec::with_capacity(table.len()),
+        words: Vec::new(),
         counts: Vec::new(),
         keys: Vec::new(),
         lists: Vec::new(),
         last_word: Vec::new(),
         pool: Vec::new(),
-        pending: Vec::with_capacity(total),
+        pending: Vec::new(),
         cursor: Vec::new(),
         left_new: vec![NONE; 256 + max_merges],
         right_new: vec![NONE; 256 + max_merges],
     };
     // Byte pair -> pair id.
     let mut byte_pair = vec![NONE; 1 << 16];
-    for (w, &count) in chunk_counts.iter().enumerate() {
-        let (s, len) = table.span(w as u32);
-        let chunk = &data[s..s + len];
-        let count = u64::from(count);
-        t.words.push(Word {
-            start: t.syms.len() as u32,
-            len: len as u32,
-            count,
-        });
+    for word in &mut words {
+        let chunk = &data[word.start as usize..(word.start + word.len) as usize];
+        word.start = t.syms.len() as u32;
         t.syms.extend(chunk.iter().map(|&b| Sym::from(b)));
         for p in chunk.windows(2) {
             let bp = (usize::from(p[0]) << 8) | usize::from(p[1]);
@@ -264,15 +362,15 @@ pub(super) fn learn_merges(data: &[u8], max_merges: usize, min_count: u64) -> Ve
                 id = t.new_pair(Sym::from(p[0]), Sym::from(p[1]));
                 byte_pair[bp] = id;
             }
-            t.add(id, w as u32, count);
+            t.counts[id as usize] += word.count;
             t.pids.push(id);
         }
         // Keeps `pids` aligned with `syms`; the last slot of a word is never read.
         t.pids.push(NONE);
     }
-    drop(table);
-    drop(chunk_counts);
-    t.flush_lists(0);
+    t.words = words;
+    t.initial_lists();
+    drop(byte_pair);
 
     let min_count = min_count.max(1);
     let mut heap: BinaryHeap<u128> = t
@@ -289,6 +387,8 @@ pub(super) fn learn_merges(data: &[u8], max_merges: usize, min_count: u64) -> Ve
         unigram[usize::from(b)] += 1;
     }
     let mut n_total = data.len() as u64;
+    #[cfg(test)]
+    peak::note(t.peak_bytes() + heap.capacity() * 16 * 3 / 2);
     while merges.len() < max_merges {
         let Some(top) = heap.pop() else {
             break;
@@ -345,6 +445,28 @@ pub(super) fn learn_merges(data: &[u8], max_merges: usize, min_count: u64) -> Ve
                 heap.push(entry(c, k, new));
             }
         }
+        #[cfg(test)]
+        peak::note(t.peak_bytes() + heap.capacity() * 16 * 3 / 2);
     }
     merges
+}
+
+/// Test-only accounting of the largest set of live training structures.
+#[cfg(test)]
+pub(super) mod peak {
+    use std::cell::Cell;
+
+    thread_local! {
+        static PEAK: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// Records that `bytes` are allocated at once now.
+    pub(in crate::tokenizer) fn note(bytes: usize) {
+        PEAK.with(|p| p.set(p.get().max(bytes)));
+    }
+
+    /// The largest `note` since the last `take` (on this thread), and resets it.
+    pub(in crate::tokenizer) fn take() -> usize {
+        PEAK.with(|p| p.replace(0))
+    }
 }

@@ -29,6 +29,8 @@
 //!
 //! All arithmetic is integer (the logistic table is built once from `detmath::exp`).
 
+#[cfg(feature = "internals")]
+pub(crate) mod bench;
 mod hw;
 mod ssm_input;
 mod tables;
