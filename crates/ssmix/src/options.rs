@@ -202,11 +202,11 @@ impl Options {
         self.block_size.unwrap_or(DEFAULT_BLOCK_SIZE)
     }
 
-    /// The memory one compression thread needs with these options, in bytes: one block
-    /// of input, its compressed form and the model (the level's tables, sized for the
-    /// block). It is the same per-thread figure a decoder needs for the frame, which
-    /// [`crate::FrameInfo::memory_needed`] reports. An encoder told the content size may
-    /// need less (blocks no longer than the content).
+    /// The memory one compression thread needs with these options, in bytes: input
+    /// blocks, the tokenizer's work or the tokens, the compressed block and the model
+    /// (the level's tables, sized for the block). Decoding needs less (no tokenizer, no
+    /// token list): [`crate::FrameInfo::memory_needed`] reports a frame's figure. An
+    /// encoder told the content size may need less (blocks no longer than the content).
     ///
     /// ```
     /// use ssmix::{Level, Options};
@@ -216,7 +216,7 @@ impl Options {
     /// ```
     pub fn memory_per_thread(&self) -> u64 {
         let config = crate::model::config_for(self.level, self.preset);
-        crate::container::frame_memory(self.get_block_size(), &config)
+        crate::container::encode_memory(self.get_block_size(), &config)
     }
 
     /// The memory limit, if any.

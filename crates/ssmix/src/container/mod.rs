@@ -16,20 +16,27 @@ use crate::error::{Error, Result, corrupt};
 use crate::model::{self, ModelConfig};
 use crate::options::Options;
 
-/// Working memory a decoder or one encoder thread needs for a frame: the compressed
-/// and the decompressed block, plus the largest of
-/// - decoding: the vocabulary reader and the model;
-/// - encoding, tokenizer: training or splitting the block (`tokenizer::work_memory`);
-/// - encoding, coding: the 16-bit tokens (2 bytes per input byte at most), the coded
-///   payload (at most a block and its slack: coding stops once it is as long as the
-///   block, which is then stored) and the model.
-pub(crate) fn frame_memory(block_size: usize, model: &ModelConfig) -> u64 {
+/// Working memory one encoder thread needs for a frame: the input block and a spare
+/// one (filled while the others are coded), plus the larger of
+/// - the tokenizer: training or splitting the block (`tokenizer::work_memory`);
+/// - coding: the 16-bit tokens (2 bytes per input byte at most), the coded payload (at
+///   most a block and its slack: coding stops once it is as long as the block, which is
+///   then stored) and the model.
+pub(crate) fn encode_memory(block_size: usize, model: &ModelConfig) -> u64 {
     let block = block_size as u64;
     let model = model::memory_estimate(model, block_size);
-    let decode = crate::tokenizer::READ_MEMORY + model;
     let tokenize = crate::tokenizer::work_memory(block_size);
     let code = 2 * block + block + block::PAYLOAD_SLACK as u64 + model;
-    2 * block + decode.max(tokenize).max(code)
+    2 * block + tokenize.max(code)
+}
+
+/// Working memory one decoder thread needs for a frame: the compressed block (at most
+/// a block: a longer payload is stored instead) and the decompressed one, the
+/// vocabulary reader and the model. Tokens are turned into bytes as they are decoded,
+/// so the decoder keeps no token list and never trains a tokenizer.
+pub(crate) fn decode_memory(block_size: usize, model: &ModelConfig) -> u64 {
+    let block = block_size as u64;
+    2 * block + crate::tokenizer::READ_MEMORY + model::memory_estimate(model, block_size)
 }
 
 /// The number of threads (at most `wanted`, at least 1) whose blocks fit in `limit`
@@ -136,8 +143,8 @@ impl<W: Write> Encoder<W> {
     /// An encoder with the given options.
     ///
     /// With [`Options::memory_limit`], the encoder uses as many of the requested threads
-    /// as fit in the limit (each needs the per-thread memory that [`FrameInfo::memory_needed`]
-    /// reports for the frame); if not even one fits, the first write or
+    /// as fit in the limit (each needs [`Options::memory_per_thread`], or less when the
+    /// content size is known); if not even one fits, the first write or
     /// [`Encoder::finish`] fails with [`Error::MemoryLimit`] saying how much is needed.
     pub fn with_options(writer: W, options: &Options) -> Result<Self> {
         let config = model::config_for(options.get_level(), options.get_preset());
@@ -209,7 +216,7 @@ impl<W: Write> Encoder<W> {
     /// final, and decides how many threads the memory limit allows.
     fn write_header(&mut self) -> Result<()> {
         if !self.header_written {
-            let per_thread = frame_memory(self.header.block_size, &self.header.model);
+            let per_thread = encode_memory(self.header.block_size, &self.header.model);
             self.threads = threads_within(self.wanted_threads, per_thread, self.memory_limit)?;
             self.pool = block_pool(self.threads)?;
             let mut buf = Vec::with_capacity(MAX_HEADER_LEN);
@@ -468,7 +475,7 @@ impl<R: Read> Decoder<R> {
                     match read_header(&mut self.reader, first)? {
                         None => self.state = State::Done,
                         Some(header) => {
-                            let per_thread = frame_memory(header.block_size, &header.model);
+                            let per_thread = decode_memory(header.block_size, &header.model);
                             let threads =
                                 threads_within(self.threads, per_thread, self.memory_limit)?;
                             self.state = State::Blocks(Box::new(FrameState {
@@ -763,7 +770,7 @@ pub fn list<R: Read>(reader: R) -> Result<Vec<FrameInfo>> {
             level: header.level,
             checksum: header.has_checksum(),
             format_version: header.version,
-            memory_needed: frame_memory(header.block_size, &header.model),
+            memory_needed: decode_memory(header.block_size, &header.model),
         };
         loop {
             let kind = read_u8(&mut r)?;
