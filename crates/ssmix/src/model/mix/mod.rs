@@ -195,7 +195,7 @@ impl MixParams {
             limit: 255,
             apm_log: [16, 16, 16, 16, 16, 16, 16, 18, 18][l],
             mixers: [1, 2, 3, 3, 5, 5, 5, 5, 5][l],
-            flags: [25, 31, 31, 31, 63, 63, 63, 63, 63][l],
+            flags: [17, 31, 31, 31, 63, 63, 63, 63, 63][l],
             ssm: ssm_input::level_config(level.clamp(1, 9)),
         }
     }
