@@ -10,13 +10,14 @@ crates (std helpers such as clamp, bounds checks and iterators count to their ca
 import collections, re, subprocess, sys
 
 binary, prof = sys.argv[1], sys.argv[2]
-# Line ranges of MixModel::code (crates/ssmix/src/model/mix/mod.rs at a1b92fd) by stage.
-SECTIONS = [(0, "per-token setup"), (703, "decision loop, skipped decisions"),
-            (724, "order inputs (state, det, run)"), (754, "order-0, match, SSM inputs"),
-            (786, "mixer contexts, final mixer"), (808, "APM contexts, final p"),
-            (826, "code_bit call"), (828, "learn (counters, runs, mixers, APMs)"),
-            (870, "token update (history, words, run table)"), (909, "context hashes, run lookups"),
-            (931, "matcher, SSM observe")]
+# Line ranges of MixModel::code (crates/ssmix/src/model/mix/mod.rs, format version 3) by
+# stage; update them when that function moves.
+SECTIONS = [(0, "per-token setup"), (773, "decision loop, skipped decisions"),
+            (794, "order inputs (state, det, run)"), (824, "order-0, match, SSM inputs"),
+            (856, "mixer contexts, final mixer"), (882, "APM contexts, final p"),
+            (900, "code_bit call"), (902, "learn (counters, runs, mixers, APMs)"),
+            (943, "token update (history, words, run table)"), (999, "context hashes, run lookups"),
+            (1021, "matcher, SSM observe")]
 cost = collections.Counter()
 in_call = False
 ob_main = False
@@ -101,7 +102,7 @@ STAGES = [
     ("range coder", ("coder/range.rs",)),
     ("SSM input (forward, softmax, BPTT)", ("model/ssm/", "ssm_input.rs", "SsmInput", "kernels", "detmath", "::ssm::")),
     ("not inlined std / wide / libc functions", ("not ours", "other (libraries)")),
-    ("mixers (dot products, updates, final mixer)", ("Mixer::", "mixer contexts", "Logistic::squash")),
+    ("mixers (dot products, updates, final mixer)", ("Mixer::", "mix/hw.rs", "mixer contexts", "Logistic::squash")),
     ("APMs", ("Apm::", "APM contexts")),
     ("bucket lookup + context hashing", ("find_buckets", "hash_contexts", "context hashes")),
     ("inputs: counters, stretch, run/match/order-0", ("order inputs", "Counter::p", "Logistic::stretch", "order-0, match")),
