@@ -126,12 +126,13 @@ pub(crate) fn verbose_report(name: &str, frames: &[FrameInfo]) -> String {
     for (i, f) in frames.iter().enumerate() {
         let _ = writeln!(
             s,
-            "  frame {}: format {}, level {}, {} blocks ({} stored), block size {} ({} bytes), \
+            "  frame {}: format {}, level {}, {} block{} ({} stored), block size {} ({} bytes), \
              memory {} ({} bytes), check {}, {} -> {} bytes, ratio {}, {} bits per byte",
             i + 1,
             f.format_version,
             f.level,
             f.blocks,
+            if f.blocks == 1 { "" } else { "s" },
             f.stored_blocks,
             human_size(f.block_size),
             f.block_size,
