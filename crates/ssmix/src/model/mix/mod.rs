@@ -1033,7 +1033,8 @@ mod tests {
 
     use crate::testutil::splitmix;
 
-    fn small_params() -> Vec<u32> {
+    /// Level 5 with small tables; shared with `ssm_input`'s tests.
+    pub(super) fn small_params() -> Vec<u32> {
         let mut p = MixParams::for_level(5);
         p.table_log = 12;
         p.match_log = 12;

@@ -241,11 +241,7 @@ mod tests {
     }
 
     fn params_with_ssm() -> Vec<u32> {
-        let mut p = MixParams::for_level(5);
-        p.table_log = 12;
-        p.match_log = 12;
-        p.hist_log = 14;
-        p.apm_log = 10;
+        let mut p = MixParams::from_list(&super::super::tests::small_params()).unwrap();
         p.ssm = Some(small_list());
         p.to_list()
     }
