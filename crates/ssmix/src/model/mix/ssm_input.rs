@@ -129,7 +129,7 @@ impl SsmInput {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::round_trip;
+    use super::super::tests::{round_trip, small_params};
     use super::super::{MixModel, MixParams};
     use super::*;
     use crate::testutil::splitmix;
@@ -241,7 +241,7 @@ mod tests {
     }
 
     fn params_with_ssm() -> Vec<u32> {
-        let mut p = MixParams::from_list(&super::super::tests::small_params()).unwrap();
+        let mut p = MixParams::from_list(&small_params()).unwrap();
         p.ssm = Some(small_list());
         p.to_list()
     }
