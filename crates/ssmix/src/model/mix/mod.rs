@@ -65,8 +65,8 @@ const KIND_WORD_SKIP: u32 = 26;
 const KIND_PREV_WORD: u32 = 27;
 /// The highest context kind.
 const MAX_KIND: u32 = 27;
-/// Columns are counted up to this in the `KIND_COLUMN` context (enwik8_1M level 5: a
-/// cap of 4 1.7478 bpb, 8 1.7474, 16 1.7478, 64 1.7494).
+/// Columns are counted up to this in the `KIND_COLUMN` context (enwik8_1M level 5, with a
+/// development switch: a cap of 4 1.7478 bpb, 8 1.7474, 16 1.7478, 64 1.7494).
 const COLUMN_CAP: u32 = 8;
 /// Token orders are numbers of tokens, 1..=MAX_ORDER_LEN; byte orders numbers of
 /// bytes, 1..=MAX_ORDER_LEN.
