@@ -404,30 +404,37 @@ fn sha256_matches_reference_vectors() {
     );
 }
 
-/// Frames written by format version 2 (the previous version, copied from the goldens of
-/// that release into `testdata/golden/v2/`, never regenerated) still decode: version 3
-/// only added settings that version-2 encoders never wrote.
+/// Frames written by earlier format versions (copied from the goldens of each release
+/// into `testdata/golden/v<N>/`, never regenerated) still decode: every version since 2
+/// only added settings that older encoders never wrote.
 #[test]
-fn version_2_frames_still_decode() {
-    const V2: &[(&str, &str)] = &[
-        ("english_l1.ssmix", "english.txt"),
-        ("english_l5.ssmix", "english.txt"),
-        ("data_csv_l9.ssmix", "data.csv"),
-        ("structured_l7.ssmix", "structured.bin"),
-        ("utf8_mixed_l3_bs2k.ssmix", "utf8_mixed.txt"),
-        ("english_baseline_l5.ssmix", "english.txt"),
+fn older_version_frames_still_decode() {
+    const OLD: &[(u8, &str, &str)] = &[
+        (2, "english_l1.ssmix", "english.txt"),
+        (2, "english_l5.ssmix", "english.txt"),
+        (2, "data_csv_l9.ssmix", "data.csv"),
+        (2, "structured_l7.ssmix", "structured.bin"),
+        (2, "utf8_mixed_l3_bs2k.ssmix", "utf8_mixed.txt"),
+        (2, "english_baseline_l5.ssmix", "english.txt"),
+        (3, "english_l1.ssmix", "english.txt"),
+        (3, "english_l5.ssmix", "english.txt"),
+        (3, "english_l9.ssmix", "english.txt"),
+        (3, "data_csv_l9.ssmix", "data.csv"),
+        (3, "structured_l7.ssmix", "structured.bin"),
+        (3, "utf8_mixed_l3_bs2k.ssmix", "utf8_mixed.txt"),
+        (3, "english_baseline_l5.ssmix", "english.txt"),
     ];
-    for &(file, input) in V2 {
-        let path = golden_dir().join("v2").join(file);
+    for &(version, file, input) in OLD {
+        let path = golden_dir().join(format!("v{version}")).join(file);
         let frame =
             std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-        let info = ssmix::list(&frame[..]).expect("list a version-2 frame");
-        assert_eq!(info[0].format_version, 2, "{file}");
+        let info = ssmix::list(&frame[..]).expect("list an older frame");
+        assert_eq!(info[0].format_version, version, "v{version}/{file}");
         let decoded = ssmix::decompress(&frame)
-            .unwrap_or_else(|e| panic!("version-2 frame {file} no longer decodes: {e}"));
+            .unwrap_or_else(|e| panic!("version-{version} frame {file} no longer decodes: {e}"));
         assert!(
             decoded == testdata(input),
-            "v2/{file} decodes to different bytes"
+            "v{version}/{file} decodes to different bytes"
         );
     }
 }
