@@ -759,6 +759,82 @@ impl MixModel {
     }
 }
 
+/// Where in the tree a decision is, for `MixModel::order_inputs`.
+struct OrderIn<'a> {
+    /// Slot of the decision in the orders' buckets.
+    local: usize,
+    /// Decisions left after this one.
+    rem: u32,
+    /// Depth of the decision in the tree.
+    depth: u32,
+    run_class: &'a [u8; MAX_ORDERS],
+}
+
+impl MixModel {
+    /// Writes the per-order inputs of a decision (bit history, and the optional
+    /// deterministic, unseen and run inputs) to `inputs`, the slots' states to `states`
+    /// and the run counters used to `run_used`; returns the inputs written and the
+    /// orders whose bit history is nonempty.
+    #[inline(always)]
+    fn order_inputs<const CTX_MAPS: bool, const UNSEEN: bool>(
+        &self,
+        at: &OrderIn<'_>,
+        (inputs, states, run_used): (&mut [i32], &mut [u8; MAX_ORDERS], &mut [u8; MAX_ORDERS]),
+    ) -> (usize, usize) {
+        let use_det = self.p.flags & FLAG_DET != 0;
+        let use_runs = self.p.flags & FLAG_RUNS != 0;
+        let mut k = 0;
+        let mut seen = 0;
+        // Depth classes of the run counters (like paq8's bit-position classes).
+        let depth_class = if CTX_MAPS {
+            [0, 1, 2, 2, 2, 3, 3, 3][(at.depth as usize).min(7)]
+        } else {
+            0
+        };
+        for i in 0..self.orders.len() {
+            let s = self.table[self.bucket[i] + at.local];
+            states[i] = s;
+            let su = usize::from(s);
+            let mut st = if UNSEEN && s == 0 {
+                0
+            } else {
+                self.lg.stretch(self.state_counters[i][su].p())
+            };
+            if CTX_MAPS {
+                st = st * 3 / 4;
+            }
+            inputs[k] = st;
+            k += 1;
+            if use_det {
+                inputs[k] = if self.states.det[su] { st } else { 0 };
+                k += 1;
+            }
+            if UNSEEN {
+                inputs[k] = if s == 0 { 256 } else { 0 };
+                k += 1;
+            }
+            if use_runs {
+                let c = usize::from(at.run_class[i]);
+                inputs[k] = if c > 0 {
+                    let e = (self.run_rank[i] >> at.rem) & 1;
+                    let mut j = c * 2 + e as usize;
+                    if CTX_MAPS {
+                        let uncertain = s != 0 && !self.states.det[su];
+                        j = j << 3 | usize::from(uncertain) << 2 | depth_class;
+                    }
+                    run_used[i] = j as u8;
+                    self.lg.stretch(self.run_counters[i][j].p())
+                } else {
+                    0
+                };
+                k += 1;
+            }
+            seen += usize::from(s != 0);
+        }
+        (k, seen)
+    }
+}
+
 const PHI: u64 = 0x9E37_79B9_7F4A_7C15;
 const MIXC: u64 = 0xD6E8_FEB8_6659_FD93;
 const NODEC: u64 = 0x2545_F491_4F6C_DD1D;
@@ -810,7 +886,6 @@ impl TokenModel for MixModel {
         let use_runs = self.p.flags & FLAG_RUNS != 0;
         let use_apm2 = self.p.flags & FLAG_APM2 != 0;
         let use_apm3 = self.p.flags & FLAG_APM3 != 0;
-        let use_det = self.p.flags & FLAG_DET != 0;
         let shape_mixer = self.p.flags & FLAG_SHAPE_MIXER != 0;
         let ctx_maps = self.p.flags & FLAG_CTX_MAPS != 0;
         let use_unseen = self.p.flags & FLAG_UNSEEN != 0;
@@ -837,55 +912,27 @@ impl TokenModel for MixModel {
                 }
                 continue;
             }
-            let mut seen = 0usize;
-            let mut k = 0;
-            // Depth classes of the run counters (like paq8's bit-position classes).
-            let depth_class = [0, 1, 2, 2, 2, 3, 3, 3][(depth as usize).min(7)];
-            for i in 0..n_orders {
-                let s = self.table[self.bucket[i] + local];
-                slot_state[i] = s;
-                let su = usize::from(s);
-                let mut st = if use_unseen && s == 0 {
-                    0
-                } else {
-                    self.lg.stretch(self.state_counters[i][su].p())
-                };
-                if ctx_maps {
-                    st = st * 3 / 4;
-                }
-                inputs[k] = st;
-                k += 1;
-                if use_det {
-                    inputs[k] = if self.states.det[su] { st } else { 0 };
-                    k += 1;
-                }
-                if use_unseen {
-                    inputs[k] = if s == 0 { 256 } else { 0 };
-                    k += 1;
-                }
-                if use_runs {
-                    let c = usize::from(run_class[i]);
-                    inputs[k] = if c > 0 {
-                        let e = (self.run_rank[i] >> rem) & 1;
-                        let mut j = c * 2 + e as usize;
-                        if ctx_maps {
-                            let uncertain = s != 0 && !self.states.det[su];
-                            j = j << 3 | usize::from(uncertain) << 2 | depth_class;
-                        }
-                        run_used[i] = j as u8;
-                        self.lg.stretch(self.run_counters[i][j].p())
-                    } else {
-                        0
-                    };
-                    k += 1;
-                }
-                seen += usize::from(s != 0);
-            }
+            let oi = OrderIn {
+                local,
+                rem,
+                depth,
+                run_class: &run_class,
+            };
+            let out = (&mut inputs[..], &mut slot_state, &mut run_used);
+            // The optional inputs are const parameters, so levels without them run the
+            // loop they ran before (level 1: +6% instructions with runtime checks).
+            let (mut k, seen) = match (ctx_maps, use_unseen) {
+                (false, false) => self.order_inputs::<false, false>(&oi, out),
+                (true, false) => self.order_inputs::<true, false>(&oi, out),
+                (false, true) => self.order_inputs::<false, true>(&oi, out),
+                (true, true) => self.order_inputs::<true, true>(&oi, out),
+            };
             let o0 = node as usize;
             inputs[k] = self.lg.stretch(self.order0[o0].p());
             k += 1;
-            let nov = seen << self.nbits | o0;
+            let mut nov = 0;
             if ctx_maps {
+                nov = seen << self.nbits | o0;
                 inputs[k] = self.lg.stretch(self.novelty[nov].p());
                 k += 1;
             }
