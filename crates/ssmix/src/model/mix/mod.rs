@@ -193,6 +193,8 @@ impl MixParams {
         // sparse token contexts, which binary data needs (testdata/image.png at level 1:
         // 17,323 bytes with byte order 1 and the word and shape contexts, 16,655 with
         // the sparse contexts instead of byte order 1; xz -9e 16,700).
+        // `FLAG_CTX_MAPS` at levels 2–9 (level 3: 1.7732 → 1.7681 bpb); `FLAG_UNSEEN`
+        // costs one input per order, so only levels 7–9 (level 5 would drop to ~250 KB/s).
         const fn ctx(tokens: u32, bytes: u32, other: u32) -> u32 {
             tokens << 1 | bytes << 9 | other << 17
         }
@@ -1203,8 +1205,15 @@ mod tests {
         round_trip(&params, 2, &[1, 0, 1, 1, 0]);
         round_trip(&params, 256, &(0..256).collect::<Vec<_>>());
         round_trip(&params, 300, &[]);
-        // Without the optional parts (run model, APM2, APM3) and with only some of them.
-        for flags in [0, FLAG_RUNS, FLAG_APM3] {
+        // Without the optional parts (run model, APM2, APM3) and with only some of them;
+        // the context-map inputs without the run model, the unseen inputs with it.
+        for flags in [
+            0,
+            FLAG_RUNS,
+            FLAG_APM3,
+            FLAG_CTX_MAPS,
+            FLAG_UNSEEN | FLAG_RUNS,
+        ] {
             let mut p = MixParams::from_list(&params).unwrap();
             p.flags = flags;
             let toks: Vec<u32> = (0..3000).map(|i| (i * i / 7 % 300) as u32).collect();
