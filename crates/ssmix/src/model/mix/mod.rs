@@ -71,9 +71,9 @@ const COLUMN_CAP: u32 = 8;
 /// Token orders are numbers of tokens, 1..=MAX_ORDER_LEN; byte orders numbers of
 /// bytes, 1..=MAX_ORDER_LEN.
 const MAX_ORDER_LEN: u32 = 8;
-/// Inputs of the mixer: three per order (bit history, deterministic history, run),
-/// order 0, two for the match model and a bias.
-const MAX_INPUTS: usize = 3 * MAX_ORDERS + 4;
+/// Inputs of the mixer: four per order (bit history, deterministic history, unseen
+/// history, run), order 0, novelty, two for the match model and a bias.
+const MAX_INPUTS: usize = 4 * MAX_ORDERS + 5;
 /// The encoder's vocabulary budget for this model (see `ModelConfig::vocab_budget`):
 /// on enwik8_1M (level 5), 512 tokens code 1.850 bits per byte, 1024 1.859, 2048 1.887
 /// and the default ~8K 1.958.
@@ -147,9 +147,31 @@ const FLAG_APM_INTERP: u32 = 16;
 /// last 4 bytes (and the match state) instead of the number of active runs (enwik8_1M
 /// level 5: 1.7420 → 1.7375 bpb).
 const FLAG_SHAPE_MIXER: u32 = 32;
+/// `flags` bit: context-map inputs in the style of paq8's ContextMap2 (enwik8_1M: level 5
+/// 1.7375 → 1.7325 bpb, level 8 1.7335 → 1.7279):
+/// * the run counters are also indexed by the depth class of the decision (the token's
+///   first, second, 3rd–5th, later decisions) and by whether the order's bit history has
+///   seen both bit values (level 5 alone: 217,193 → 216,920 bytes);
+/// * the bit-history inputs are scaled by 3/4, which slows their weights' learning
+///   relative to the other inputs (−139 bytes in the combination);
+/// * a novelty input: an adaptive counter per (orders whose bit history is nonempty,
+///   tree node), an order 0 that knows how new the context is (−222 bytes).
+const FLAG_CTX_MAPS: u32 = 64;
+/// `flags` bit: per order, an input that is 256 when the order's bit history at this
+/// node is empty (the bit-history input is 0 then), so the mixer learns a separate weight
+/// for "this context is new" (paq8's unknown-context indicator). One more input per
+/// order (~+25% instructions at level 5; enwik8_1M level 5 with `FLAG_CTX_MAPS`
+/// 216,561 → 216,326 bytes).
+const FLAG_UNSEEN: u32 = 128;
 /// All valid `flags` bits.
-const FLAGS_ALL: u32 =
-    FLAG_RUNS | FLAG_APM2 | FLAG_APM3 | FLAG_DET | FLAG_APM_INTERP | FLAG_SHAPE_MIXER;
+const FLAGS_ALL: u32 = FLAG_RUNS
+    | FLAG_APM2
+    | FLAG_APM3
+    | FLAG_DET
+    | FLAG_APM_INTERP
+    | FLAG_SHAPE_MIXER
+    | FLAG_CTX_MAPS
+    | FLAG_UNSEEN;
 
 const TABLE_LOG: std::ops::RangeInclusive<u32> = 8..=26;
 const MATCH_LOG: std::ops::RangeInclusive<u32> = 8..=26;
@@ -171,6 +193,8 @@ impl MixParams {
         // sparse token contexts, which binary data needs (testdata/image.png at level 1:
         // 17,323 bytes with byte order 1 and the word and shape contexts, 16,655 with
         // the sparse contexts instead of byte order 1; xz -9e 16,700).
+        // `FLAG_CTX_MAPS` at levels 2–9 (level 3: 1.7732 → 1.7681 bpb); `FLAG_UNSEEN`
+        // costs one input per order, so only levels 7–9 (level 5 would drop to ~250 KB/s).
         const fn ctx(tokens: u32, bytes: u32, other: u32) -> u32 {
             tokens << 1 | bytes << 9 | other << 17
         }
@@ -195,7 +219,7 @@ impl MixParams {
             limit: 255,
             apm_log: [16, 16, 16, 16, 16, 16, 16, 18, 18][l],
             mixers: [1, 2, 3, 3, 5, 5, 5, 5, 5][l],
-            flags: [17, 31, 31, 31, 63, 63, 63, 63, 63][l],
+            flags: [17, 95, 95, 95, 127, 127, 255, 255, 255][l],
             ssm: ssm_input::level_config(level.clamp(1, 9)),
         }
     }
@@ -315,8 +339,12 @@ impl MixParams {
         };
         let on = |f: u32, n: u64| if self.flags & f != 0 { n } else { 0 };
         let runs = on(FLAG_RUNS, 4u64 << self.table_log);
-        let counters =
-            (n_orders * 256 + nodes + 2 * N_LEN as u64 + (MAX_ORDERS * 2 * RUN_CLASSES) as u64) * 4;
+        let counters = (n_orders * 256
+            + nodes
+            + 2 * N_LEN as u64
+            + (MAX_ORDERS * RUN_COUNTERS) as u64
+            + on(FLAG_CTX_MAPS, (MAX_ORDERS as u64 + 1) * nodes))
+            * 4;
         let mixer =
             (MAX_INPUTS * (SET0 + SET1 + SET2 + SET3 + SET4) + N_SETS * FINAL_SETS) as u64 * 4;
         let apms =
@@ -479,6 +507,8 @@ pub(crate) struct MixModel {
     /// Per order, the counters mapping a state to a probability.
     state_counters: Vec<[Counter; 256]>,
     order0: Vec<Counter>,
+    /// Counters by (orders with a nonempty bit history, tree node) (`FLAG_CTX_MAPS`).
+    novelty: Vec<Counter>,
     matcher: Matcher,
     mixers: [Mixer; N_SETS],
     final_mixer: Mixer,
@@ -504,8 +534,9 @@ pub(crate) struct MixModel {
     /// The rank predicted by each context's run and the run's count class (0: none).
     run_rank: [u32; MAX_ORDERS],
     run_class: [u8; MAX_ORDERS],
-    /// Per order, counters by (count class, expected bit).
-    run_counters: Vec<[Counter; 2 * RUN_CLASSES]>,
+    /// Per order, counters by (count class, expected bit), with `FLAG_CTX_MAPS` also by
+    /// the depth class and whether the bit history has seen both values.
+    run_counters: Vec<[Counter; RUN_COUNTERS]>,
     /// Token → its position in the coding tree, and back.
     rank: Vec<u32>,
     unrank: Vec<u32>,
@@ -513,6 +544,9 @@ pub(crate) struct MixModel {
 
 /// Count classes of the run model (0 = no run).
 const RUN_CLASSES: usize = 16;
+/// Run counters per order: (count class, expected bit) × 4 depth classes × 2 (history
+/// uncertain); without `FLAG_CTX_MAPS` only the first `2 * RUN_CLASSES` are used.
+const RUN_COUNTERS: usize = 2 * RUN_CLASSES * 8;
 
 /// Layer-1 mixers (weight sets selected by different contexts).
 const N_SETS: usize = 5;
@@ -582,9 +616,13 @@ impl MixModel {
         };
         // Inputs actually used (the weight vectors' stride): per order, the bit history
         // and the optional deterministic and run inputs; order 0, match (2), SSM, bias.
-        let per_order =
-            1 + usize::from(p.flags & FLAG_DET != 0) + usize::from(p.flags & FLAG_RUNS != 0);
-        let n_inputs = orders.len() * per_order + 4 + usize::from(ssm.is_some());
+        let per_order = 1
+            + usize::from(p.flags & FLAG_DET != 0)
+            + usize::from(p.flags & FLAG_UNSEEN != 0)
+            + usize::from(p.flags & FLAG_RUNS != 0);
+        let ctx_maps = p.flags & FLAG_CTX_MAPS != 0;
+        let n_inputs =
+            orders.len() * per_order + 4 + usize::from(ctx_maps) + usize::from(ssm.is_some());
         Ok(MixModel {
             vocab: vocab as u32,
             nbits,
@@ -605,6 +643,14 @@ impl MixModel {
             table: vec![0; 16 << p.table_log],
             table_shift: 64 - p.table_log,
             order0: vec![Counter::HALF; 1 << nbits],
+            novelty: vec![
+                Counter::HALF;
+                if ctx_maps {
+                    (MAX_ORDERS + 1) << nbits
+                } else {
+                    0
+                }
+            ],
             matcher: Matcher::new(&p),
             mixers: [
                 Mixer::new(n_inputs, SET0, p.lr, init),
@@ -629,7 +675,7 @@ impl MixModel {
             run_idx: [0; MAX_ORDERS],
             run_rank: [0; MAX_ORDERS],
             run_class: [0; MAX_ORDERS],
-            run_counters: vec![[Counter::HALF; 2 * RUN_CLASSES]; MAX_ORDERS],
+            run_counters: vec![[Counter::HALF; RUN_COUNTERS]; MAX_ORDERS],
             rank: (0..vocab as u32).collect(),
             unrank: (0..vocab as u32).collect(),
             p,
@@ -715,6 +761,82 @@ impl MixModel {
     }
 }
 
+/// Where in the tree a decision is, for `MixModel::order_inputs`.
+struct OrderIn<'a> {
+    /// Slot of the decision in the orders' buckets.
+    local: usize,
+    /// Decisions left after this one.
+    rem: u32,
+    /// Depth of the decision in the tree.
+    depth: u32,
+    run_class: &'a [u8; MAX_ORDERS],
+}
+
+impl MixModel {
+    /// Writes the per-order inputs of a decision (bit history, and the optional
+    /// deterministic, unseen and run inputs) to `inputs`, the slots' states to `states`
+    /// and the run counters used to `run_used`; returns the inputs written and the
+    /// orders whose bit history is nonempty.
+    #[inline(always)]
+    fn order_inputs<const CTX_MAPS: bool, const UNSEEN: bool>(
+        &self,
+        at: &OrderIn<'_>,
+        (inputs, states, run_used): (&mut [i32], &mut [u8; MAX_ORDERS], &mut [u8; MAX_ORDERS]),
+    ) -> (usize, usize) {
+        let use_det = self.p.flags & FLAG_DET != 0;
+        let use_runs = self.p.flags & FLAG_RUNS != 0;
+        let mut k = 0;
+        let mut seen = 0;
+        // Depth classes of the run counters (like paq8's bit-position classes).
+        let depth_class = if CTX_MAPS {
+            [0, 1, 2, 2, 2, 3, 3, 3][(at.depth as usize).min(7)]
+        } else {
+            0
+        };
+        for i in 0..self.orders.len() {
+            let s = self.table[self.bucket[i] + at.local];
+            states[i] = s;
+            let su = usize::from(s);
+            let mut st = if UNSEEN && s == 0 {
+                0
+            } else {
+                self.lg.stretch(self.state_counters[i][su].p())
+            };
+            if CTX_MAPS {
+                st = st * 3 / 4;
+            }
+            inputs[k] = st;
+            k += 1;
+            if use_det {
+                inputs[k] = if self.states.det[su] { st } else { 0 };
+                k += 1;
+            }
+            if UNSEEN {
+                inputs[k] = if s == 0 { 256 } else { 0 };
+                k += 1;
+            }
+            if use_runs {
+                let c = usize::from(at.run_class[i]);
+                inputs[k] = if c > 0 {
+                    let e = (self.run_rank[i] >> at.rem) & 1;
+                    let mut j = c * 2 + e as usize;
+                    if CTX_MAPS {
+                        let uncertain = s != 0 && !self.states.det[su];
+                        j = j << 3 | usize::from(uncertain) << 2 | depth_class;
+                    }
+                    run_used[i] = j as u8;
+                    self.lg.stretch(self.run_counters[i][j].p())
+                } else {
+                    0
+                };
+                k += 1;
+            }
+            seen += usize::from(s != 0);
+        }
+        (k, seen)
+    }
+}
+
 const PHI: u64 = 0x9E37_79B9_7F4A_7C15;
 const MIXC: u64 = 0xD6E8_FEB8_6659_FD93;
 const NODEC: u64 = 0x2545_F491_4F6C_DD1D;
@@ -766,8 +888,9 @@ impl TokenModel for MixModel {
         let use_runs = self.p.flags & FLAG_RUNS != 0;
         let use_apm2 = self.p.flags & FLAG_APM2 != 0;
         let use_apm3 = self.p.flags & FLAG_APM3 != 0;
-        let use_det = self.p.flags & FLAG_DET != 0;
         let shape_mixer = self.p.flags & FLAG_SHAPE_MIXER != 0;
+        let ctx_maps = self.p.flags & FLAG_CTX_MAPS != 0;
+        let use_unseen = self.p.flags & FLAG_UNSEEN != 0;
         let prev_sel = (self.rank[prev as usize] >> self.nbits.saturating_sub(10)) as usize;
         let o2h = (u64::from(prev) << 16 ^ u64::from(prev2)).wrapping_mul(MIXC);
         for depth in 0..self.nbits {
@@ -791,39 +914,30 @@ impl TokenModel for MixModel {
                 }
                 continue;
             }
-            let mut seen = 0usize;
-            let mut k = 0;
-            for i in 0..n_orders {
-                let s = self.table[self.bucket[i] + local];
-                slot_state[i] = s;
-                let st = self.lg.stretch(self.state_counters[i][usize::from(s)].p());
-                inputs[k] = st;
-                k += 1;
-                if use_det {
-                    inputs[k] = if self.states.det[usize::from(s)] {
-                        st
-                    } else {
-                        0
-                    };
-                    k += 1;
-                }
-                if use_runs {
-                    let c = usize::from(run_class[i]);
-                    inputs[k] = if c > 0 {
-                        let e = (self.run_rank[i] >> rem) & 1;
-                        let j = c * 2 + e as usize;
-                        run_used[i] = j as u8;
-                        self.lg.stretch(self.run_counters[i][j].p())
-                    } else {
-                        0
-                    };
-                    k += 1;
-                }
-                seen += usize::from(s != 0);
-            }
+            let oi = OrderIn {
+                local,
+                rem,
+                depth,
+                run_class: &run_class,
+            };
+            let out = (&mut inputs[..], &mut slot_state, &mut run_used);
+            // The optional inputs are const parameters, so levels without them run the
+            // loop they ran before (level 1: +6% instructions with runtime checks).
+            let (mut k, seen) = match (ctx_maps, use_unseen) {
+                (false, false) => self.order_inputs::<false, false>(&oi, out),
+                (true, false) => self.order_inputs::<true, false>(&oi, out),
+                (false, true) => self.order_inputs::<false, true>(&oi, out),
+                (true, true) => self.order_inputs::<true, true>(&oi, out),
+            };
             let o0 = node as usize;
             inputs[k] = self.lg.stretch(self.order0[o0].p());
             k += 1;
+            let mut nov = 0;
+            if ctx_maps {
+                nov = seen << self.nbits | o0;
+                inputs[k] = self.lg.stretch(self.novelty[nov].p());
+                k += 1;
+            }
             let mut match_idx = None;
             let (mi, mi2) = match expected {
                 Some(e) if match_ok => {
@@ -909,6 +1023,9 @@ impl TokenModel for MixModel {
                 self.table[self.bucket[i] + local] = self.states.next(s, bit);
             }
             self.order0[o0].update(bit, limit, &self.recip);
+            if ctx_maps {
+                self.novelty[nov].update(bit, limit, &self.recip);
+            }
             if use_runs {
                 for i in 0..n_orders {
                     let c = run_class[i];
@@ -1088,8 +1205,15 @@ mod tests {
         round_trip(&params, 2, &[1, 0, 1, 1, 0]);
         round_trip(&params, 256, &(0..256).collect::<Vec<_>>());
         round_trip(&params, 300, &[]);
-        // Without the optional parts (run model, APM2, APM3) and with only some of them.
-        for flags in [0, FLAG_RUNS, FLAG_APM3] {
+        // Without the optional parts (run model, APM2, APM3) and with only some of them;
+        // the context-map inputs without the run model, the unseen inputs with it.
+        for flags in [
+            0,
+            FLAG_RUNS,
+            FLAG_APM3,
+            FLAG_CTX_MAPS,
+            FLAG_UNSEEN | FLAG_RUNS,
+        ] {
             let mut p = MixParams::from_list(&params).unwrap();
             p.flags = flags;
             let toks: Vec<u32> = (0..3000).map(|i| (i * i / 7 % 300) as u32).collect();
@@ -1195,12 +1319,13 @@ mod tests {
             let m = MixModel::with_vocab_size(&p.to_list()[..10], MAX_VOCAB).unwrap();
             let used = m.table.capacity()
                 + m.runs.capacity() * 4
-                + m.run_counters.capacity() * 2 * RUN_CLASSES * 4
+                + m.run_counters.capacity() * RUN_COUNTERS * 4
                 + (m.rank.capacity() + m.unrank.capacity()) * 4
                 + m.matcher.hist.capacity() * 2
                 + m.matcher.table.capacity() * 4
                 + (m.state_counters.capacity() * 256
                     + m.order0.capacity()
+                    + m.novelty.capacity()
                     + m.matcher.counters.capacity())
                     * 4
                 + (m.mixers.iter().map(Mixer::len).sum::<usize>() + m.final_mixer.len()) * 4
