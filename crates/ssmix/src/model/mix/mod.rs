@@ -23,7 +23,8 @@
 //! * **Mixers**: up to five logistic mixers whose weight sets are selected by different
 //!   small contexts (tree node and match state; contexts seen; last byte; previous token;
 //!   active runs), combined by a final mixer, then three APM stages (tree node; previous
-//!   token; previous two tokens).
+//!   token; previous two tokens), averaged; with `FLAG_SSE`, four more APMs refine that
+//!   average and a small mixer learns to combine them all.
 //!
 //! The format is specified in `docs/FORMAT.md` §7.6–7.14.
 //!
@@ -117,13 +118,14 @@ pub(crate) struct MixParams {
     pub(crate) lr: u32,
     /// Count limit of the adaptive counters (higher: slower, steadier).
     pub(crate) limit: u32,
-    /// The second and third APM stages have 2^apm_log contexts each.
+    /// The second and third APM stages (and the four of `FLAG_SSE`) have 2^apm_log
+    /// contexts each.
     pub(crate) apm_log: u32,
     /// Layer-1 mixers (weight-set selectors) in use, 1..=5; with more than one, a final
     /// mixer combines them.
     pub(crate) mixers: u32,
     /// Optional parts: `FLAG_RUNS` (the run model), `FLAG_APM2`, `FLAG_APM3`,
-    /// `FLAG_DET` (the deterministic-history inputs).
+    /// `FLAG_DET` (the deterministic-history inputs) and the other `FLAG_*` bits.
     pub(crate) flags: u32,
     /// The SSM input's settings (`SsmConfig::to_params`), stored after the 8 entries
     /// above; `None` (a list of 8) disables it. See `ssm_input.rs`.
@@ -150,16 +152,18 @@ const FLAG_SHAPE_MIXER: u32 = 32;
 /// `flags` bit: a stronger final stage. Four more hashed APMs with the tree node —
 /// the match state (expected bit and length class), the last two bytes, the current
 /// word, the classes of the last 8 bytes with the last byte — refine the average of the
-/// first three (a chain); a final mixer (weights by tree depth and match state) combines
-/// the stretched mixer and APM outputs, and its output is averaged with the plain
-/// average of all of them. Every APM has 17 bins (2^8 apart: 33 bins 216,749 → 216,510
-/// bytes), and the path stays 16-bit: entries and the coded probability come within
-/// 4/65536 of 0 and 1. enwik8_1M level 5: 217,193 → 216,XXX bytes; level 8 216,683 →
-/// 215,XXX.
+/// first three (a chain); a final SSE mixer (weights by tree depth and match state)
+/// combines the stretched mixer and APM outputs, and its output is averaged with the
+/// plain average of them all. Every APM has 17 bins (2^8 apart), and the path stays
+/// 16-bit: entries and the coded probability come within 4/65536 of 0 and 1.
+/// enwik8_1M: level 5 217,193 → 216,140 bytes, level 8 216,683 → 215,577. It costs
+/// ~35% more CPU time at level 5 (+15% instructions on 50 KB of enwik8), more than
+/// level 5's speed budget, so level 5 leaves it out.
 const FLAG_SSE: u32 = 256;
-/// `flags` bit: every APM entry counts its updates and adapts at 1/(n + 1.5), starting
-/// at n = 6, until n = 30 (instead of a fixed rate of 2^-4 or 2^-5). enwik8_1M level 5
-/// alone: 217,193 → 217,084 bytes; with FLAG_SSE: 216,XXX → 215,XXX.
+/// `flags` bit: every APM entry counts its updates and adapts at 1/(n + 1.5), from
+/// n = 6 until n = 30 (instead of a fixed rate of 2^-4 … 2^-6), with 22-bit entries.
+/// enwik8_1M: level 5 217,193 → 217,078 bytes, level 8 216,683 → 216,530; with FLAG_SSE
+/// level 5 216,140 → 215,904, level 8 215,577 → 215,294, level 9 216,089 → 214,881.
 const FLAG_APM_COUNTS: u32 = 512;
 /// All valid `flags` bits.
 const FLAGS_ALL: u32 = FLAG_RUNS
@@ -191,6 +195,8 @@ impl MixParams {
         // sparse token contexts, which binary data needs (testdata/image.png at level 1:
         // 17,323 bytes with byte order 1 and the word and shape contexts, 16,655 with
         // the sparse contexts instead of byte order 1; xz -9e 16,700).
+        // Flags: level 5 takes FLAG_APM_COUNTS but not the slower FLAG_SSE (575), levels
+        // 6–9 both (831).
         const fn ctx(tokens: u32, bytes: u32, other: u32) -> u32 {
             tokens << 1 | bytes << 9 | other << 17
         }
@@ -1013,7 +1019,9 @@ impl TokenModel for MixModel {
                 // The extra APMs refine the first stage's average (a chain: enwik8_1M
                 // level 5 216,922 → 216,749 bytes against refining `st`).
                 let first: i32 = ps[..np].iter().sum();
-                let x = self.lg.stretch((first / np as i32 >> (16 - PBITS)) as u32);
+                let x = self
+                    .lg
+                    .stretch(((first / np as i32) >> (16 - PBITS)) as u32);
                 let mc = match expected {
                     Some(e) if match_ok => (mlen_idx * 2 + ((e >> rem) & 1) as usize + 1) as u64,
                     _ => 0,

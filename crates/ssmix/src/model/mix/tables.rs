@@ -397,7 +397,8 @@ impl Apm {
         for (e, w) in pair.iter_mut().zip([one - w, w]) {
             let n = *e & 63;
             let p = i64::from(*e >> 10);
-            let d = ((target - p) * i64::from(w) >> self.shift) * i64::from(self.recip[n as usize])
+            let d = ((((target - p) * i64::from(w)) >> self.shift)
+                * i64::from(self.recip[n as usize]))
                 >> 16;
             let n = if w > 0 && n < self.limit { n + 1 } else { n };
             *e = ((p + d).clamp(min, max) as u32) << 10 | n;
