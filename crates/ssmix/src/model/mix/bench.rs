@@ -103,7 +103,7 @@ impl MixApm {
     /// interpolated bins (format `flags` bit 4).
     pub fn new(contexts: usize, rate: u32, interp: bool) -> Self {
         MixApm {
-            apm: Apm::new(contexts, rate, interp, &Logistic::new()),
+            apm: Apm::new(contexts, rate, interp, 7, &Logistic::new()),
         }
     }
 

@@ -23,7 +23,8 @@
 //! * **Mixers**: up to five logistic mixers whose weight sets are selected by different
 //!   small contexts (tree node and match state; contexts seen; last byte; previous token;
 //!   active runs), combined by a final mixer, then three APM stages (tree node; previous
-//!   token; previous two tokens).
+//!   token; previous two tokens), averaged; with `FLAG_SSE`, four more APMs refine that
+//!   average and a small mixer learns to combine them all.
 //!
 //! The format is specified in `docs/FORMAT.md` §7.6–7.14.
 //!
@@ -117,13 +118,14 @@ pub(crate) struct MixParams {
     pub(crate) lr: u32,
     /// Count limit of the adaptive counters (higher: slower, steadier).
     pub(crate) limit: u32,
-    /// The second and third APM stages have 2^apm_log contexts each.
+    /// The second and third APM stages (and the four of `FLAG_SSE`) have 2^apm_log
+    /// contexts each.
     pub(crate) apm_log: u32,
     /// Layer-1 mixers (weight-set selectors) in use, 1..=5; with more than one, a final
     /// mixer combines them.
     pub(crate) mixers: u32,
     /// Optional parts: `FLAG_RUNS` (the run model), `FLAG_APM2`, `FLAG_APM3`,
-    /// `FLAG_DET` (the deterministic-history inputs).
+    /// `FLAG_DET` (the deterministic-history inputs) and the other `FLAG_*` bits.
     pub(crate) flags: u32,
     /// The SSM input's settings (`SsmConfig::to_params`), stored after the 8 entries
     /// above; `None` (a list of 8) disables it. See `ssm_input.rs`.
@@ -163,6 +165,22 @@ const FLAG_CTX_MAPS: u32 = 64;
 /// order (~+25% instructions at level 5; enwik8_1M level 5 with `FLAG_CTX_MAPS`
 /// 216,561 → 216,326 bytes).
 const FLAG_UNSEEN: u32 = 128;
+/// `flags` bit: a stronger final stage. Four more hashed APMs with the tree node —
+/// the match state (expected bit and length class), the last two bytes, the current
+/// word, the classes of the last 8 bytes with the last byte — refine the average of the
+/// first three (a chain); a final SSE mixer (weights by tree depth and match state)
+/// combines the stretched mixer and APM outputs, and its output is averaged with the
+/// plain average of them all. Every APM has 17 bins (2^8 apart), and the path stays
+/// 16-bit: entries and the coded probability come within 4/65536 of 0 and 1.
+/// enwik8_1M: level 5 217,193 → 216,140 bytes, level 8 216,683 → 215,577. It costs
+/// ~35% more CPU time at level 5 (+15% instructions on 50 KB of enwik8), more than
+/// level 5's speed budget, so level 5 leaves it out.
+const FLAG_SSE: u32 = 256;
+/// `flags` bit: every APM entry counts its updates and adapts at 1/(n + 1.5), from
+/// n = 6 until n = 30 (instead of a fixed rate of 2^-4 … 2^-6), with 22-bit entries.
+/// enwik8_1M: level 5 217,193 → 217,078 bytes, level 8 216,683 → 216,530; with FLAG_SSE
+/// level 5 216,140 → 215,904, level 8 215,577 → 215,294, level 9 216,089 → 214,881.
+const FLAG_APM_COUNTS: u32 = 512;
 /// All valid `flags` bits.
 const FLAGS_ALL: u32 = FLAG_RUNS
     | FLAG_APM2
@@ -171,7 +189,9 @@ const FLAGS_ALL: u32 = FLAG_RUNS
     | FLAG_APM_INTERP
     | FLAG_SHAPE_MIXER
     | FLAG_CTX_MAPS
-    | FLAG_UNSEEN;
+    | FLAG_UNSEEN
+    | FLAG_SSE
+    | FLAG_APM_COUNTS;
 
 const TABLE_LOG: std::ops::RangeInclusive<u32> = 8..=26;
 const MATCH_LOG: std::ops::RangeInclusive<u32> = 8..=26;
@@ -195,6 +215,8 @@ impl MixParams {
         // the sparse contexts instead of byte order 1; xz -9e 16,700).
         // `FLAG_CTX_MAPS` at levels 2–9 (level 3: 1.7732 → 1.7681 bpb); `FLAG_UNSEEN`
         // costs one input per order, so only levels 7–9 (level 5 would drop to ~250 KB/s).
+        // Flags: level 5 takes FLAG_APM_COUNTS but not the slower FLAG_SSE (575), levels
+        // 6–9 both (831).
         const fn ctx(tokens: u32, bytes: u32, other: u32) -> u32 {
             tokens << 1 | bytes << 9 | other << 17
         }
@@ -219,7 +241,7 @@ impl MixParams {
             limit: 255,
             apm_log: [16, 16, 16, 16, 16, 16, 16, 18, 18][l],
             mixers: [1, 2, 3, 3, 5, 5, 5, 5, 5][l],
-            flags: [17, 95, 95, 95, 127, 127, 255, 255, 255][l],
+            flags: [17, 95, 95, 95, 639, 959, 1023, 1023, 1023][l],
             ssm: ssm_input::level_config(level.clamp(1, 9)),
         }
     }
@@ -345,10 +367,25 @@ impl MixParams {
             + (MAX_ORDERS * RUN_COUNTERS) as u64
             + on(FLAG_CTX_MAPS, (MAX_ORDERS as u64 + 1) * nodes))
             * 4;
-        let mixer =
-            (MAX_INPUTS * (SET0 + SET1 + SET2 + SET3 + SET4) + N_SETS * FINAL_SETS) as u64 * 4;
-        let apms =
-            (nodes + on(FLAG_APM2, 1 << self.apm_log) + on(FLAG_APM3, 1 << self.apm_log)) * 33 * 2;
+        let mixer = (MAX_INPUTS * (SET0 + SET1 + SET2 + SET3 + SET4) + N_SETS * FINAL_SETS) as u64
+            * 4
+            + on(FLAG_SSE, ((N_APMX + 5) * SSE_SETS * 4) as u64);
+        // APM entries: 33 bins of 2 bytes per context, or 17 with FLAG_SSE (which adds
+        // N_APMX hashed APMs), 4 bytes each with FLAG_APM_COUNTS.
+        let (bins, entry) = (
+            if self.flags & FLAG_SSE != 0 { 17 } else { 33 },
+            if self.flags & FLAG_APM_COUNTS != 0 {
+                4
+            } else {
+                2
+            },
+        );
+        let apms = (nodes
+            + on(FLAG_APM2, 1 << self.apm_log)
+            + on(FLAG_APM3, 1 << self.apm_log)
+            + on(FLAG_SSE, (N_APMX as u64) << self.apm_log))
+            * bins
+            * entry;
         let tables = 4096 * 2 * 2 + 256 * 6 + 1024 * 4 + vocab as u64 * 9;
         // Token tails and lengths, ranks and followers.
         let tables = tables + vocab as u64 * 12;
@@ -516,6 +553,9 @@ pub(crate) struct MixModel {
     apm2: Apm,
     apm3: Apm,
     apm_mask: usize,
+    /// The APMs of `FLAG_SSE` (see `N_APMX`) and its final mixer.
+    apmx: [Apm; N_APMX],
+    sse_mixer: Mixer,
     /// The SSM input (`MixParams::ssm`), an extra mixer input before the bias.
     ssm: Option<Box<SsmInput>>,
     /// The last tokens, most recent first.
@@ -599,8 +639,6 @@ impl MixModel {
         let arate = 4;
         let on = |f: u32, n: usize| if p.flags & f != 0 { n } else { 0 };
         let interp = p.flags & FLAG_APM_INTERP != 0;
-        let apm2 = Apm::new(on(FLAG_APM2, 1 << p.apm_log), arate, interp, &lg);
-        let apm3 = Apm::new(on(FLAG_APM3, 1 << p.apm_log), arate, interp, &lg);
         // Small initial weights: with a dozen or more inputs, larger ones start far
         // overconfident (16384: 1.7818 bpb at level 5, 4096: 1.7796).
         let init = 4096;
@@ -609,7 +647,37 @@ impl MixModel {
         for (c, &(n0, n1)) in init_counters.iter_mut().zip(&states.counts) {
             *c = Counter::with_counts(n0, n1);
         }
-        let apm1 = Apm::new(1 << nbits, if interp { 5 } else { 6 }, interp, &lg);
+        let sse = p.flags & FLAG_SSE != 0;
+        let counts = p.flags & FLAG_APM_COUNTS != 0;
+        // With FLAG_SSE every APM has 17 bins (2^8 apart) and lets its entries come
+        // within P16_EDGE/65536 of 0 and 1 for the 16-bit final path.
+        let shift = if sse { 8 } else { 7 };
+        let mk = |n: usize, rate: u32| {
+            let mut a = Apm::new(n, rate, interp, shift, &lg);
+            if sse {
+                a.set_edge(P16_EDGE);
+            }
+            if counts && n > 0 {
+                a.set_counts(APM_COUNT_INIT, APM_COUNT_LIMIT);
+            }
+            a
+        };
+        let apm1 = mk(1 << nbits, if interp { 5 } else { 6 });
+        let apm2 = mk(on(FLAG_APM2, 1 << p.apm_log), arate);
+        let apm3 = mk(on(FLAG_APM3, 1 << p.apm_log), arate);
+        let apmx = std::array::from_fn(|_| mk(if sse { 1 << p.apm_log } else { 0 }, arate));
+        // The final mixer's inputs: the mixer's and every APM's probability, and a bias.
+        let n_final = 2
+            + usize::from(p.flags & FLAG_APM2 != 0)
+            + usize::from(p.flags & FLAG_APM3 != 0)
+            + N_APMX
+            + 1;
+        let sse_mixer = Mixer::new(
+            n_final,
+            if sse { SSE_SETS } else { 0 },
+            2,
+            65536 / (n_final as i32 - 1),
+        );
         let ssm = match &p.ssm {
             Some(s) => Some(Box::new(SsmInput::new(s, vocab)?)),
             None => None,
@@ -664,6 +732,8 @@ impl MixModel {
             apm2,
             apm3,
             apm_mask: (1 << p.apm_log) - 1,
+            apmx,
+            sse_mixer,
             ssm,
             lg,
             history: [0; MAX_ORDER_LEN as usize],
@@ -849,6 +919,19 @@ const SET3: usize = 1024;
 const SET4: usize = 256 * 4;
 /// Weight sets of the final mixer.
 const FINAL_SETS: usize = 128 + MAX_BITS;
+/// Weight sets of the `FLAG_SSE` final mixer: by tree depth and match state.
+const SSE_SETS: usize = MAX_BITS * 4;
+/// The extra APMs of `FLAG_SSE`, each over (context, tree node): the match state (the
+/// expected bit and the length class), the last two bytes, the current word, and the
+/// classes of the last 8 bytes with the last byte.
+const N_APMX: usize = 4;
+/// With `FLAG_SSE`, APM entries and the coded probability stay within this many 65536ths
+/// of 0 and 1 (instead of 16 and 32).
+const P16_EDGE: i32 = 4;
+/// With `FLAG_APM_COUNTS`, an APM entry starts as if it had seen this many updates and
+/// adapts at 1/(n + 1.5) up to this limit.
+const APM_COUNT_INIT: u32 = 6;
+const APM_COUNT_LIMIT: u32 = 30;
 
 impl TokenModel for MixModel {
     fn code<C: EntropyCoder>(&mut self, coder: &mut C, token: Token) -> Result<Token> {
@@ -893,6 +976,18 @@ impl TokenModel for MixModel {
         let use_unseen = self.p.flags & FLAG_UNSEEN != 0;
         let prev_sel = (self.rank[prev as usize] >> self.nbits.saturating_sub(10)) as usize;
         let o2h = (u64::from(prev) << 16 ^ u64::from(prev2)).wrapping_mul(MIXC);
+        let use_sse = self.p.flags & FLAG_SSE != 0;
+        // The token-level parts of the extra APMs' contexts (FLAG_SSE).
+        let sse_ctx = if use_sse {
+            let shape = u64::from(self.shape & 0xffff) << 8 | (self.text & 255);
+            [
+                (self.text & 0xffff).wrapping_mul(MIXC) ^ 2,
+                self.word.wrapping_mul(MIXC) ^ 3,
+                shape.wrapping_mul(PHI) ^ 4,
+            ]
+        } else {
+            [0; 3]
+        };
         for depth in 0..self.nbits {
             let rem = self.nbits - 1 - depth;
             let node = (1 << depth) | value;
@@ -994,23 +1089,74 @@ impl TokenModel for MixModel {
                 self.mixers[0].mix(&inputs[..n_in], place * 4 + ms, &self.lg)
             };
             let p_mix = self.lg.squash(st);
-            let a1 = self.apm1.refine(st, o0);
             let actx = ((u64::from(prev) << 16 | u64::from(node)).wrapping_mul(PHI) >> 40) as usize
                 & self.apm_mask;
-            let mut sum = p_mix + a1;
-            let mut cnt = 2;
-            if use_apm2 {
-                sum += self.apm2.refine(st, actx);
-                cnt += 1;
-            }
-            if use_apm3 {
-                let a3ctx =
-                    ((o2h ^ u64::from(node)).wrapping_mul(PHI) >> 40) as usize & self.apm_mask;
-                sum += self.apm3.refine(st, a3ctx);
-                cnt += 1;
-            }
-            let p = (sum + cnt / 2) / cnt;
-            let p16 = ((p as u32) << (16 - PBITS)).clamp(32, 65535 - 32);
+            let a3ctx = if use_apm3 {
+                ((o2h ^ u64::from(node)).wrapping_mul(PHI) >> 40) as usize & self.apm_mask
+            } else {
+                0
+            };
+            let mut sse_in = [0i32; N_APMX + 5];
+            let mut n_sse = 0;
+            let p16 = if !use_sse {
+                let a1 = self.apm1.refine(st, o0);
+                let mut sum = p_mix + a1;
+                let mut cnt = 2;
+                if use_apm2 {
+                    sum += self.apm2.refine(st, actx);
+                    cnt += 1;
+                }
+                if use_apm3 {
+                    sum += self.apm3.refine(st, a3ctx);
+                    cnt += 1;
+                }
+                let p = (sum + cnt / 2) / cnt;
+                ((p as u32) << (16 - PBITS)).clamp(32, 65535 - 32)
+            } else {
+                // 16-bit probabilities: the mixer's, then the APMs'.
+                let mut ps = [0i32; N_APMX + 4];
+                ps[0] = p_mix << (16 - PBITS);
+                ps[1] = self.apm1.refine16(st, o0);
+                let mut np = 2;
+                if use_apm2 {
+                    ps[np] = self.apm2.refine16(st, actx);
+                    np += 1;
+                }
+                if use_apm3 {
+                    ps[np] = self.apm3.refine16(st, a3ctx);
+                    np += 1;
+                }
+                // The extra APMs refine the first stage's average (a chain: enwik8_1M
+                // level 5 216,922 → 216,749 bytes against refining `st`).
+                let first: i32 = ps[..np].iter().sum();
+                let x = self
+                    .lg
+                    .stretch(((first / np as i32) >> (16 - PBITS)) as u32);
+                let mc = match expected {
+                    Some(e) if match_ok => (mlen_idx * 2 + ((e >> rem) & 1) as usize + 1) as u64,
+                    _ => 0,
+                };
+                let nh = u64::from(node).wrapping_mul(NODEC);
+                let hx = [mc << 32 | 1, sse_ctx[0], sse_ctx[1], sse_ctx[2]];
+                for (a, &h) in self.apmx.iter_mut().zip(&hx) {
+                    let ctx = ((h ^ nh).wrapping_mul(PHI) >> 40) as usize & self.apm_mask;
+                    ps[np] = a.refine16(x, ctx);
+                    np += 1;
+                }
+                for (i, &q) in sse_in.iter_mut().zip(&ps[..np]) {
+                    *i = self.lg.stretch((q >> (16 - PBITS)) as u32);
+                }
+                sse_in[np] = 256;
+                n_sse = np + 1;
+                let s2 = self
+                    .sse_mixer
+                    .mix(&sse_in[..n_sse], depth as usize * 4 + ms, &self.lg);
+                // Half the learned mix, half the plain average (the mix alone: 216,213
+                // bytes at level 5, the average alone 216,510, both 215,915).
+                let all: i32 = ps[..np].iter().sum();
+                let p = ((self.lg.squash(s2) << (16 - PBITS)) + all / np as i32) / 2;
+                (p as u32).clamp(P16_EDGE as u32, 65536 - P16_EDGE as u32)
+            };
             let bit = coder.code_bit((token >> rem) & 1 == 1, p16)?;
 
             // Learn.
@@ -1052,6 +1198,12 @@ impl TokenModel for MixModel {
             }
             if use_apm3 {
                 self.apm3.update(bit);
+            }
+            if use_sse {
+                for a in &mut self.apmx {
+                    a.update(bit);
+                }
+                self.sse_mixer.update(&sse_in[..n_sse], bit);
             }
             value = (value << 1) | u32::from(bit);
             local = (local << 1) | usize::from(bit);
@@ -1213,6 +1365,9 @@ mod tests {
             FLAG_APM3,
             FLAG_CTX_MAPS,
             FLAG_UNSEEN | FLAG_RUNS,
+            FLAG_SSE,
+            FLAG_APM_COUNTS,
+            FLAG_SSE | FLAG_APM_COUNTS | FLAG_APM_INTERP,
         ] {
             let mut p = MixParams::from_list(&params).unwrap();
             p.flags = flags;
@@ -1328,9 +1483,15 @@ mod tests {
                     + m.novelty.capacity()
                     + m.matcher.counters.capacity())
                     * 4
-                + (m.mixers.iter().map(Mixer::len).sum::<usize>() + m.final_mixer.len()) * 4
-                + (1 << bits_for(MAX_VOCAB)) * 33 * 2
-                + (m.apm2.len() + m.apm3.len()) * 2;
+                + (m.mixers.iter().map(Mixer::len).sum::<usize>()
+                    + m.final_mixer.len()
+                    + m.sse_mixer.len())
+                    * 4
+                + (m.apm1.len()
+                    + m.apm2.len()
+                    + m.apm3.len()
+                    + m.apmx.iter().map(Apm::len).sum::<usize>())
+                    * 2;
             assert!((used as u64) <= p.memory(MAX_VOCAB), "level {level}");
             // The stride is the inputs in use, at most MAX_INPUTS (+1 with the SSM input).
             assert!(m.mixers[0].len() <= MAX_INPUTS * SET0);

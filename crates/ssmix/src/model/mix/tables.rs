@@ -268,69 +268,140 @@ impl Mixer {
 }
 
 /// Adaptive probability map (secondary estimation): refines a probability given a
-/// context, interpolating between 33 bins over the logit.
+/// context, interpolating between bins spaced `2^shift` apart over the logit (33 bins
+/// with the usual shift of 7).
 pub(super) struct Apm {
+    /// Entries: 16-bit probabilities (fixed-rate updates).
     t: Vec<u16>,
-    /// The lower bin of the last interpolation, and the upper bin's weight (0..128).
+    /// Entries with counts (`set_counts`): a 22-bit probability and the updates seen.
+    c: Vec<u32>,
+    /// The lower bin of the last interpolation, and the upper bin's weight (0..2^shift).
     lo: usize,
     w: i32,
     rate: u32,
     /// Update both bins by their weights (else only the nearer one).
     interp: bool,
+    /// Bins per context and the log2 of their spacing.
+    bins: usize,
+    shift: u32,
+    /// Entries stay in edge..=65535-edge (in 65536ths).
+    edge: i32,
+    /// With counts: the most updates counted, and `2^16 / (n + 1.5)` per count.
+    limit: u32,
+    recip: [u32; 64],
 }
 
 impl Apm {
-    pub(super) fn new(contexts: usize, rate: u32, interp: bool, lg: &Logistic) -> Self {
-        let mut t = Vec::with_capacity(contexts * 33);
-        for _ in 0..contexts {
-            for j in 0..33 {
-                t.push((lg.squash((j - 16) * 128) * 16) as u16);
-            }
+    /// An APM with bins `2^shift` apart (`shift` in 5..=8).
+    pub(super) fn new(contexts: usize, rate: u32, interp: bool, shift: u32, lg: &Logistic) -> Self {
+        let bins = (4096 >> shift) + 1;
+        let row: Vec<u16> = (0..bins as i32)
+            .map(|j| (lg.squash((j << shift) - 2048) * 16) as u16)
+            .collect();
+        let t = row.repeat(contexts);
+        let mut recip = [0; 64];
+        for (r, n) in recip.iter_mut().zip(0u32..) {
+            *r = (1 << 17) / (2 * n + 3);
         }
         Apm {
             t,
+            c: Vec::new(),
             lo: 0,
             w: 0,
             rate,
             interp,
+            bins,
+            shift,
+            edge: 16,
+            limit: 0,
+            recip,
         }
     }
 
-    /// The refined 12-bit probability of logit `st` in context `ctx`.
-    #[inline]
-    pub(super) fn refine(&mut self, st: i32, ctx: usize) -> i32 {
+    /// Makes every entry count its updates and adapt at 1/(n + 1.5), starting at
+    /// `n = init`, until `n = limit` (< 64); updates then always move both bins.
+    pub(super) fn set_counts(&mut self, init: u32, limit: u32) {
+        debug_assert!(init <= limit && limit < 64);
+        self.c = self.t.iter().map(|&p| u32::from(p) << 16 | init).collect();
+        self.t = Vec::new();
+        self.limit = limit;
+    }
+
+    /// Lets entries come within `edge / 65536` of 0 and 1 (16 by default).
+    pub(super) fn set_edge(&mut self, edge: i32) {
+        self.edge = edge;
+    }
+
+    /// The refined 16-bit probability of logit `st` in context `ctx`.
+    #[inline(always)]
+    pub(super) fn refine16(&mut self, st: i32, ctx: usize) -> i32 {
         let s = (st.clamp(-2047, 2047) + 2048) as usize;
-        let (lo, w) = (s >> 7, (s & 127) as i32);
-        let base = ctx * 33 + lo;
+        let (lo, w) = (s >> self.shift, (s & ((1 << self.shift) - 1)) as i32);
+        let base = ctx * self.bins + lo;
         self.lo = base;
         self.w = w;
-        let a = i32::from(self.t[base]);
-        let b = i32::from(self.t[base + 1]);
-        ((a * (128 - w) + b * w) >> 11).clamp(1, 4095)
+        let (a, b) = if self.c.is_empty() {
+            (i32::from(self.t[base]), i32::from(self.t[base + 1]))
+        } else {
+            ((self.c[base] >> 16) as i32, (self.c[base + 1] >> 16) as i32)
+        };
+        (a * ((1 << self.shift) - w) + b * w) >> self.shift
+    }
+
+    /// The refined 12-bit probability of logit `st` in context `ctx`.
+    #[inline(always)]
+    pub(super) fn refine(&mut self, st: i32, ctx: usize) -> i32 {
+        (self.refine16(st, ctx) >> 4).clamp(1, 4095)
     }
 
     /// Entries in the table.
     #[cfg(test)]
     pub(super) fn len(&self) -> usize {
-        self.t.capacity()
+        self.t.capacity().max(self.c.capacity() * 2)
+    }
+
+    #[inline(always)]
+    pub(super) fn update(&mut self, bit: bool) {
+        if !self.c.is_empty() {
+            self.update_counts(bit);
+            return;
+        }
+        let one = 1 << self.shift;
+        let (lo, w) = (self.lo, self.w);
+        let g = i32::from(bit) << 16;
+        if self.interp {
+            // The bins move by their interpolation weights w/2^shift and (2^shift - w)/2^shift.
+            for (i, w) in [(lo, one - w), (lo + 1, w)] {
+                let v = i32::from(self.t[i]);
+                let v = v + (((g - v) * w) >> (self.rate + self.shift));
+                self.t[i] = v.clamp(self.edge, 65535 - self.edge) as u16;
+            }
+        } else {
+            let i = lo + usize::from(w >= one / 2);
+            let v = i32::from(self.t[i]);
+            let v = v + ((g - v) >> self.rate);
+            self.t[i] = v.clamp(self.edge, 65535 - self.edge) as u16;
+        }
     }
 
     #[inline]
-    pub(super) fn update(&mut self, bit: bool) {
-        let g = i32::from(bit) << 16;
-        if self.interp {
-            // The bins move by their interpolation weights w/128 and (128 - w)/128.
-            let (lo, w) = (self.lo, self.w);
-            for (i, w) in [(lo, 128 - w), (lo + 1, w)] {
-                let v = i32::from(self.t[i]);
-                let v = v + (((g - v) * w) >> (self.rate + 7));
-                self.t[i] = v.clamp(16, 65535 - 16) as u16;
-            }
-        } else {
-            let i = self.lo + usize::from(self.w >= 64);
-            let v = i32::from(self.t[i]);
-            let v = v + ((g - v) >> self.rate);
-            self.t[i] = v.clamp(16, 65535 - 16) as u16;
+    fn update_counts(&mut self, bit: bool) {
+        let one = 1 << self.shift;
+        let (lo, w) = (self.lo, self.w);
+        // 22-bit probabilities: (target − p) · weight / 2^shift / (n + 1.5).
+        let target = i64::from(bit) << 22;
+        let (min, max) = (i64::from(self.edge) << 6, i64::from(65535 - self.edge) << 6);
+        let Some(pair) = self.c.get_mut(lo..lo + 2) else {
+            return;
+        };
+        for (e, w) in pair.iter_mut().zip([one - w, w]) {
+            let n = *e & 63;
+            let p = i64::from(*e >> 10);
+            let d = ((((target - p) * i64::from(w)) >> self.shift)
+                * i64::from(self.recip[n as usize]))
+                >> 16;
+            let n = if w > 0 && n < self.limit { n + 1 } else { n };
+            *e = ((p + d).clamp(min, max) as u32) << 10 | n;
         }
     }
 }
