@@ -147,9 +147,27 @@ const FLAG_APM_INTERP: u32 = 16;
 /// last 4 bytes (and the match state) instead of the number of active runs (enwik8_1M
 /// level 5: 1.7420 → 1.7375 bpb).
 const FLAG_SHAPE_MIXER: u32 = 32;
+/// `flags` bit: text-structure weight-set selectors. The second first-layer mixer
+/// selects by the position in the current word (its length, or the class of the last
+/// byte outside words), the second-last byte's top 3 bits, the depth and the share of
+/// contexts seen (4 classes), instead of contexts seen × depth; the third adds the share
+/// of contexts seen to last byte × depth class, and the fourth the depth class to the
+/// previous token (enwik8_1M level 5, with `FLAG_MIX_RATES`: the second mixer
+/// 217,193 → 216,555 bytes, the third and fourth 216,406).
+const FLAG_TEXT_MIXERS: u32 = 1024;
+/// `flags` bit: the final mixer learns at rate 1 instead of 2, and the APM stages weigh
+/// twice the mixer's output in the final average (enwik8_1M level 5: 217,193 → 217,138
+/// and 217,115 bytes alone).
+const FLAG_MIX_RATES: u32 = 2048;
 /// All valid `flags` bits.
-const FLAGS_ALL: u32 =
-    FLAG_RUNS | FLAG_APM2 | FLAG_APM3 | FLAG_DET | FLAG_APM_INTERP | FLAG_SHAPE_MIXER;
+const FLAGS_ALL: u32 = FLAG_RUNS
+    | FLAG_APM2
+    | FLAG_APM3
+    | FLAG_DET
+    | FLAG_APM_INTERP
+    | FLAG_SHAPE_MIXER
+    | FLAG_TEXT_MIXERS
+    | FLAG_MIX_RATES;
 
 const TABLE_LOG: std::ops::RangeInclusive<u32> = 8..=26;
 const MATCH_LOG: std::ops::RangeInclusive<u32> = 8..=26;
@@ -195,7 +213,7 @@ impl MixParams {
             limit: 255,
             apm_log: [16, 16, 16, 16, 16, 16, 16, 18, 18][l],
             mixers: [1, 2, 3, 3, 5, 5, 5, 5, 5][l],
-            flags: [17, 31, 31, 31, 63, 63, 63, 63, 63][l],
+            flags: [17, 31, 31, 31, 3135, 3135, 3135, 3135, 3135][l],
             ssm: ssm_input::level_config(level.clamp(1, 9)),
         }
     }
@@ -302,6 +320,20 @@ impl MixParams {
         }
     }
 
+    /// The weight sets of the five layer-1 mixers.
+    fn layer1_sets(self) -> usize {
+        self.set_counts().iter().sum()
+    }
+
+    /// The weight sets of each layer-1 mixer.
+    fn set_counts(self) -> [usize; N_SETS] {
+        if self.flags & FLAG_TEXT_MIXERS != 0 {
+            [SET0, SET1_TEXT, SET2_TEXT, SET3_TEXT, SET4]
+        } else {
+            [SET0, SET1, SET2, SET3, SET4]
+        }
+    }
+
     /// Upper bound on the bytes a model with these settings allocates for a vocabulary
     /// of `vocab` tokens.
     pub(crate) fn memory(self, vocab: usize) -> u64 {
@@ -317,8 +349,7 @@ impl MixParams {
         let runs = on(FLAG_RUNS, 4u64 << self.table_log);
         let counters =
             (n_orders * 256 + nodes + 2 * N_LEN as u64 + (MAX_ORDERS * 2 * RUN_CLASSES) as u64) * 4;
-        let mixer =
-            (MAX_INPUTS * (SET0 + SET1 + SET2 + SET3 + SET4) + N_SETS * FINAL_SETS) as u64 * 4;
+        let mixer = (MAX_INPUTS * self.layer1_sets() + N_SETS * FINAL_SETS) as u64 * 4;
         let apms =
             (nodes + on(FLAG_APM2, 1 << self.apm_log) + on(FLAG_APM3, 1 << self.apm_log)) * 33 * 2;
         let tables = 4096 * 2 * 2 + 256 * 6 + 1024 * 4 + vocab as u64 * 9;
@@ -326,9 +357,7 @@ impl MixParams {
         let tables = tables + vocab as u64 * 12;
         let ssm = self.ssm.map_or(0, |s| {
             // Every layer-1 weight set has one more weight.
-            ssm_input::memory(&s)
-                + ((SET0 + SET1 + SET2 + SET3 + SET4) * 4) as u64
-                + SSM_INPUT_BYTES
+            ssm_input::memory(&s) + (self.layer1_sets() * 4) as u64 + SSM_INPUT_BYTES
         });
         table
             + runs
@@ -473,6 +502,8 @@ pub(crate) struct MixModel {
     line_first: u8,
     /// The classes of the last 16 bytes, 2 bits each, the latest in the low bits.
     shape: u32,
+    /// Letters since the last non-letter (`FLAG_TEXT_MIXERS`).
+    word_len: u32,
     /// Hashed buckets: `[check, 15 states]`.
     table: Vec<u8>,
     table_shift: u32,
@@ -585,6 +616,7 @@ impl MixModel {
         let per_order =
             1 + usize::from(p.flags & FLAG_DET != 0) + usize::from(p.flags & FLAG_RUNS != 0);
         let n_inputs = orders.len() * per_order + 4 + usize::from(ssm.is_some());
+        let final_lr = if p.flags & FLAG_MIX_RATES != 0 { 1 } else { 2 };
         Ok(MixModel {
             vocab: vocab as u32,
             nbits,
@@ -602,18 +634,13 @@ impl MixModel {
             column: 0,
             line_first: 0,
             shape: 0,
+            word_len: 0,
             table: vec![0; 16 << p.table_log],
             table_shift: 64 - p.table_log,
             order0: vec![Counter::HALF; 1 << nbits],
             matcher: Matcher::new(&p),
-            mixers: [
-                Mixer::new(n_inputs, SET0, p.lr, init),
-                Mixer::new(n_inputs, SET1, p.lr, init),
-                Mixer::new(n_inputs, SET2, p.lr, init),
-                Mixer::new(n_inputs, SET3, p.lr, init),
-                Mixer::new(n_inputs, SET4, p.lr, init),
-            ],
-            final_mixer: Mixer::new(N_SETS, FINAL_SETS, 2, 65536 / p.mixers as i32),
+            mixers: p.set_counts().map(|n| Mixer::new(n_inputs, n, p.lr, init)),
+            final_mixer: Mixer::new(N_SETS, FINAL_SETS, final_lr, 65536 / p.mixers as i32),
             apm1,
             apm2,
             apm3,
@@ -725,6 +752,11 @@ const SET1: usize = (MAX_ORDERS + 1) * MAX_BITS;
 const SET2: usize = 256 * 4;
 const SET3: usize = 1024;
 const SET4: usize = 256 * 4;
+/// With `FLAG_TEXT_MIXERS`: (word position 16 × second-last byte 8 × depth × seen 4),
+/// (last byte × depth class 4 × seen 4), (previous token 1024 × depth class 4).
+const SET1_TEXT: usize = 16 * 8 * MAX_BITS * 4;
+const SET2_TEXT: usize = 256 * 4 * 4;
+const SET3_TEXT: usize = 1024 * 4;
 /// Weight sets of the final mixer.
 const FINAL_SETS: usize = 128 + MAX_BITS;
 
@@ -768,6 +800,20 @@ impl TokenModel for MixModel {
         let use_apm3 = self.p.flags & FLAG_APM3 != 0;
         let use_det = self.p.flags & FLAG_DET != 0;
         let shape_mixer = self.p.flags & FLAG_SHAPE_MIXER != 0;
+        let text_mixers = self.p.flags & FLAG_TEXT_MIXERS != 0;
+        // The APM outputs weigh `apm_w` each against the mixer's 1 in the final average.
+        let apm_w = if self.p.flags & FLAG_MIX_RATES != 0 {
+            2
+        } else {
+            1
+        };
+        // Position in the current word: its length, else the class of the last byte.
+        let word_pos = if self.word_len > 0 {
+            3 + self.word_len.min(12) as usize
+        } else {
+            (self.shape & 3) as usize
+        };
+        let byte2_hi = (self.text >> 13 & 7) as usize;
         let prev_sel = (self.rank[prev as usize] >> self.nbits.saturating_sub(10)) as usize;
         let o2h = (u64::from(prev) << 16 ^ u64::from(prev2)).wrapping_mul(MIXC);
         for depth in 0..self.nbits {
@@ -865,13 +911,25 @@ impl TokenModel for MixModel {
                 } else {
                     run_class[..n_orders].iter().filter(|&&c| c > 0).count() * 4 + ms
                 };
-                let sets = [
-                    place * 4 + ms,
-                    seen * MAX_BITS + depth as usize,
-                    last_byte * 4 + (depth as usize).min(3),
-                    prev_sel,
-                    sel4,
-                ];
+                let d = depth as usize;
+                let sets = if text_mixers {
+                    let seen4 = seen * 4 / (n_orders + 1);
+                    [
+                        place * 4 + ms,
+                        ((word_pos * 8 + byte2_hi) * MAX_BITS + d) * 4 + seen4,
+                        (last_byte * 4 + d.min(3)) * 4 + seen4,
+                        prev_sel * 4 + d.min(3),
+                        sel4,
+                    ]
+                } else {
+                    [
+                        place * 4 + ms,
+                        seen * MAX_BITS + d,
+                        last_byte * 4 + d.min(3),
+                        prev_sel,
+                        sel4,
+                    ]
+                };
                 for ((o, m), &set) in outs.iter_mut().zip(&mut self.mixers).zip(&sets).take(n_mix) {
                     *o = m.mix(&inputs[..n_in], set, &self.lg);
                 }
@@ -883,17 +941,17 @@ impl TokenModel for MixModel {
             let a1 = self.apm1.refine(st, o0);
             let actx = ((u64::from(prev) << 16 | u64::from(node)).wrapping_mul(PHI) >> 40) as usize
                 & self.apm_mask;
-            let mut sum = p_mix + a1;
-            let mut cnt = 2;
+            let mut sum = p_mix + apm_w * a1;
+            let mut cnt = 1 + apm_w;
             if use_apm2 {
-                sum += self.apm2.refine(st, actx);
-                cnt += 1;
+                sum += apm_w * self.apm2.refine(st, actx);
+                cnt += apm_w;
             }
             if use_apm3 {
                 let a3ctx =
                     ((o2h ^ u64::from(node)).wrapping_mul(PHI) >> 40) as usize & self.apm_mask;
-                sum += self.apm3.refine(st, a3ctx);
-                cnt += 1;
+                sum += apm_w * self.apm3.refine(st, a3ctx);
+                cnt += apm_w;
             }
             let p = (sum + cnt / 2) / cnt;
             let p16 = ((p as u32) << (16 - PBITS)).clamp(32, 65535 - 32);
@@ -972,6 +1030,7 @@ impl TokenModel for MixModel {
             };
             self.shape = self.shape << 2 | class;
             if b.is_ascii_alphabetic() {
+                self.word_len = self.word_len.saturating_add(1);
                 self.word =
                     (self.word ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(0x100_0000_01B3);
             } else {
@@ -980,6 +1039,7 @@ impl TokenModel for MixModel {
                     self.prev_word = self.word;
                 }
                 self.word = 0;
+                self.word_len = 0;
             }
         }
         let use_runs = self.p.flags & FLAG_RUNS != 0;
