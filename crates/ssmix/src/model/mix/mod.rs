@@ -152,13 +152,14 @@ const FLAG_SHAPE_MIXER: u32 = 32;
 /// byte outside words), the second-last byte's top 3 bits, the depth and the share of
 /// contexts seen (4 classes), instead of contexts seen × depth; the third adds the share
 /// of contexts seen to last byte × depth class, and the fourth the depth class to the
-/// previous token (enwik8_1M level 5, with `FLAG_MIX_RATES`: the second mixer
+/// previous token (enwik8_1M level 5, with `FLAG_FINAL_MIX`: the second mixer
 /// 217,193 → 216,555 bytes, the third and fourth 216,406).
 const FLAG_TEXT_MIXERS: u32 = 1024;
-/// `flags` bit: the final mixer learns at rate 1 instead of 2, and the APM stages weigh
-/// twice the mixer's output in the final average (enwik8_1M level 5: 217,193 → 217,138
-/// and 217,115 bytes alone).
-const FLAG_MIX_RATES: u32 = 2048;
+/// `flags` bit: the final mixer selects its weights by tree place × match state (not
+/// the place only) and learns at rate 1 instead of 2, and each APM stage weighs twice
+/// the mixer's output in the final average (enwik8_1M level 5: rate 1 217,193 → 217,138
+/// bytes, the APM weights 217,115; with `FLAG_TEXT_MIXERS`: 216,533 → 216,358).
+const FLAG_FINAL_MIX: u32 = 2048;
 /// All valid `flags` bits.
 const FLAGS_ALL: u32 = FLAG_RUNS
     | FLAG_APM2
@@ -167,7 +168,7 @@ const FLAGS_ALL: u32 = FLAG_RUNS
     | FLAG_APM_INTERP
     | FLAG_SHAPE_MIXER
     | FLAG_TEXT_MIXERS
-    | FLAG_MIX_RATES;
+    | FLAG_FINAL_MIX;
 
 const TABLE_LOG: std::ops::RangeInclusive<u32> = 8..=26;
 const MATCH_LOG: std::ops::RangeInclusive<u32> = 8..=26;
@@ -320,6 +321,15 @@ impl MixParams {
         }
     }
 
+    /// The weight sets of the final mixer.
+    fn final_sets(self) -> usize {
+        if self.flags & FLAG_FINAL_MIX != 0 {
+            FINAL_SETS * 4
+        } else {
+            FINAL_SETS
+        }
+    }
+
     /// The weight sets of the five layer-1 mixers.
     fn layer1_sets(self) -> usize {
         self.set_counts().iter().sum()
@@ -349,7 +359,7 @@ impl MixParams {
         let runs = on(FLAG_RUNS, 4u64 << self.table_log);
         let counters =
             (n_orders * 256 + nodes + 2 * N_LEN as u64 + (MAX_ORDERS * 2 * RUN_CLASSES) as u64) * 4;
-        let mixer = (MAX_INPUTS * self.layer1_sets() + N_SETS * FINAL_SETS) as u64 * 4;
+        let mixer = (MAX_INPUTS * self.layer1_sets() + N_SETS * self.final_sets()) as u64 * 4;
         let apms =
             (nodes + on(FLAG_APM2, 1 << self.apm_log) + on(FLAG_APM3, 1 << self.apm_log)) * 33 * 2;
         let tables = 4096 * 2 * 2 + 256 * 6 + 1024 * 4 + vocab as u64 * 9;
@@ -616,7 +626,7 @@ impl MixModel {
         let per_order =
             1 + usize::from(p.flags & FLAG_DET != 0) + usize::from(p.flags & FLAG_RUNS != 0);
         let n_inputs = orders.len() * per_order + 4 + usize::from(ssm.is_some());
-        let final_lr = if p.flags & FLAG_MIX_RATES != 0 { 1 } else { 2 };
+        let final_lr = if p.flags & FLAG_FINAL_MIX != 0 { 1 } else { 2 };
         Ok(MixModel {
             vocab: vocab as u32,
             nbits,
@@ -640,7 +650,7 @@ impl MixModel {
             order0: vec![Counter::HALF; 1 << nbits],
             matcher: Matcher::new(&p),
             mixers: p.set_counts().map(|n| Mixer::new(n_inputs, n, p.lr, init)),
-            final_mixer: Mixer::new(N_SETS, FINAL_SETS, final_lr, 65536 / p.mixers as i32),
+            final_mixer: Mixer::new(N_SETS, p.final_sets(), final_lr, 65536 / p.mixers as i32),
             apm1,
             apm2,
             apm3,
@@ -802,11 +812,8 @@ impl TokenModel for MixModel {
         let shape_mixer = self.p.flags & FLAG_SHAPE_MIXER != 0;
         let text_mixers = self.p.flags & FLAG_TEXT_MIXERS != 0;
         // The APM outputs weigh `apm_w` each against the mixer's 1 in the final average.
-        let apm_w = if self.p.flags & FLAG_MIX_RATES != 0 {
-            2
-        } else {
-            1
-        };
+        let final_mix = self.p.flags & FLAG_FINAL_MIX != 0;
+        let apm_w = if final_mix { 2 } else { 1 };
         // Position in the current word: its length, else the class of the last byte.
         let word_pos = if self.word_len > 0 {
             3 + self.word_len.min(12) as usize
@@ -933,7 +940,8 @@ impl TokenModel for MixModel {
                 for ((o, m), &set) in outs.iter_mut().zip(&mut self.mixers).zip(&sets).take(n_mix) {
                     *o = m.mix(&inputs[..n_in], set, &self.lg);
                 }
-                self.final_mixer.mix(&outs[..n_mix], place, &self.lg)
+                let fsel = if final_mix { place * 4 + ms } else { place };
+                self.final_mixer.mix(&outs[..n_mix], fsel, &self.lg)
             } else {
                 self.mixers[0].mix(&inputs[..n_in], place * 4 + ms, &self.lg)
             };
