@@ -21,9 +21,10 @@
 //!   last occurrence; while the following tokens keep agreeing, the token that followed
 //!   is predicted, bit by bit, with a confidence learned per match length.
 //! * **Mixers**: up to five logistic mixers whose weight sets are selected by different
-//!   small contexts (tree node and match state; contexts seen; last byte; previous token;
-//!   active runs), combined by a final mixer, then three APM stages (tree node; previous
-//!   token; previous two tokens).
+//!   small contexts (tree node and match state; contexts seen, or the position in the
+//!   word and the second-last byte; last byte; previous token; active runs or the text
+//!   shape), combined by a final mixer, then three APM stages (tree node; previous token;
+//!   previous two tokens).
 //!
 //! The format is specified in `docs/FORMAT.md` §7.6–7.14.
 //!
@@ -123,7 +124,8 @@ pub(crate) struct MixParams {
     /// mixer combines them.
     pub(crate) mixers: u32,
     /// Optional parts: `FLAG_RUNS` (the run model), `FLAG_APM2`, `FLAG_APM3`,
-    /// `FLAG_DET` (the deterministic-history inputs).
+    /// `FLAG_DET` (the deterministic-history inputs), and the variants of the other
+    /// `FLAG_*` constants.
     pub(crate) flags: u32,
     /// The SSM input's settings (`SsmConfig::to_params`), stored after the 8 entries
     /// above; `None` (a list of 8) disables it. See `ssm_input.rs`.
