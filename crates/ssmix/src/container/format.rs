@@ -16,11 +16,11 @@ pub(crate) const MAGIC: [u8; 4] = [0xF5, b'S', b'M', b'X'];
 /// assert_eq!(ssmix::list(&frame[..])?[0].format_version, ssmix::FORMAT_VERSION);
 /// # Ok::<(), ssmix::Error>(())
 /// ```
-pub const FORMAT_VERSION: u8 = 3;
+pub const FORMAT_VERSION: u8 = 4;
 
-/// The oldest format version this library reads. Version 3 only added settings that
-/// version-2 encoders never wrote (`docs/FORMAT.md` §2), so a version-2 frame decodes
-/// exactly as before.
+/// The oldest format version this library reads. Versions 3 and 4 only added settings
+/// that older encoders never wrote (`docs/FORMAT.md` §2), so a version-2 or version-3
+/// frame decodes exactly as before.
 pub(crate) const OLDEST_READABLE_VERSION: u8 = 2;
 
 /// Frame flag: a CRC-32 of the content follows the end block.

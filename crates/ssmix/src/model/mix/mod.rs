@@ -21,10 +21,11 @@
 //!   last occurrence; while the following tokens keep agreeing, the token that followed
 //!   is predicted, bit by bit, with a confidence learned per match length.
 //! * **Mixers**: up to five logistic mixers whose weight sets are selected by different
-//!   small contexts (tree node and match state; contexts seen; last byte; previous token;
-//!   active runs), combined by a final mixer, then three APM stages (tree node; previous
-//!   token; previous two tokens), averaged; with `FLAG_SSE`, four more APMs refine that
-//!   average and a small mixer learns to combine them all.
+//!   small contexts (tree node and match state; contexts seen, or the position in the
+//!   word and the second-last byte; last byte; previous token; active runs or the text
+//!   shape), combined by a final mixer, then three APM stages (tree node; previous token;
+//!   previous two tokens), averaged; with `FLAG_SSE`, four more APMs refine that average
+//!   and a small mixer learns to combine them all.
 //!
 //! The format is specified in `docs/FORMAT.md` §7.6–7.14.
 //!
@@ -125,7 +126,8 @@ pub(crate) struct MixParams {
     /// mixer combines them.
     pub(crate) mixers: u32,
     /// Optional parts: `FLAG_RUNS` (the run model), `FLAG_APM2`, `FLAG_APM3`,
-    /// `FLAG_DET` (the deterministic-history inputs) and the other `FLAG_*` bits.
+    /// `FLAG_DET` (the deterministic-history inputs), and the variants of the other
+    /// `FLAG_*` constants.
     pub(crate) flags: u32,
     /// The SSM input's settings (`SsmConfig::to_params`), stored after the 8 entries
     /// above; `None` (a list of 8) disables it. See `ssm_input.rs`.
@@ -181,6 +183,19 @@ const FLAG_SSE: u32 = 256;
 /// enwik8_1M: level 5 217,193 → 217,078 bytes, level 8 216,683 → 216,530; with FLAG_SSE
 /// level 5 216,140 → 215,904, level 8 215,577 → 215,294, level 9 216,089 → 214,881.
 const FLAG_APM_COUNTS: u32 = 512;
+/// `flags` bit: text-structure weight-set selectors. The second first-layer mixer
+/// selects by the position in the current word (its length, or the class of the last
+/// byte outside words), the second-last byte's top 3 bits, the depth and the share of
+/// contexts seen (4 classes), instead of contexts seen × depth; the third adds the share
+/// of contexts seen to last byte × depth class, and the fourth the depth class to the
+/// previous token (enwik8_1M level 5, with `FLAG_FINAL_MIX`: the second mixer
+/// 217,193 → 216,555 bytes, the third and fourth 216,406).
+const FLAG_TEXT_MIXERS: u32 = 1024;
+/// `flags` bit: the final mixer selects its weights by tree place × match state (not
+/// the place only) and learns at rate 1 instead of 2, and each APM stage weighs twice
+/// the mixer's output in the final average (enwik8_1M level 5: rate 1 217,193 → 217,138
+/// bytes, the APM weights 217,115; with `FLAG_TEXT_MIXERS`: 216,533 → 216,358).
+const FLAG_FINAL_MIX: u32 = 2048;
 /// All valid `flags` bits.
 const FLAGS_ALL: u32 = FLAG_RUNS
     | FLAG_APM2
@@ -191,7 +206,9 @@ const FLAGS_ALL: u32 = FLAG_RUNS
     | FLAG_CTX_MAPS
     | FLAG_UNSEEN
     | FLAG_SSE
-    | FLAG_APM_COUNTS;
+    | FLAG_APM_COUNTS
+    | FLAG_TEXT_MIXERS
+    | FLAG_FINAL_MIX;
 
 const TABLE_LOG: std::ops::RangeInclusive<u32> = 8..=26;
 const MATCH_LOG: std::ops::RangeInclusive<u32> = 8..=26;
@@ -241,7 +258,10 @@ impl MixParams {
             limit: 255,
             apm_log: [16, 16, 16, 16, 16, 16, 16, 18, 18][l],
             mixers: [1, 2, 3, 3, 5, 5, 5, 5, 5][l],
-            flags: [17, 95, 95, 95, 639, 959, 1023, 1023, 1023][l],
+            // Bits 10 and 11 (text mixers, final mix), enwik8_1M: level 2 227,066 →
+            // 224,997 bytes (testdata/image.png 16,468 → 16,246), level 3 221,644 →
+            // 220,441 bytes, level 5 217,193 → 216,358, level 8 216,683 → 215,818.
+            flags: [17, 3167, 3167, 3167, 3711, 3967, 4095, 4095, 4095][l],
             ssm: ssm_input::level_config(level.clamp(1, 9)),
         }
     }
@@ -348,6 +368,29 @@ impl MixParams {
         }
     }
 
+    /// The weight sets of the final mixer.
+    fn final_sets(self) -> usize {
+        if self.flags & FLAG_FINAL_MIX != 0 {
+            FINAL_SETS * 4
+        } else {
+            FINAL_SETS
+        }
+    }
+
+    /// The weight sets of the five layer-1 mixers.
+    fn layer1_sets(self) -> usize {
+        self.set_counts().iter().sum()
+    }
+
+    /// The weight sets of each layer-1 mixer.
+    fn set_counts(self) -> [usize; N_SETS] {
+        if self.flags & FLAG_TEXT_MIXERS != 0 {
+            [SET0, SET1_TEXT, SET2_TEXT, SET3_TEXT, SET4]
+        } else {
+            [SET0, SET1, SET2, SET3, SET4]
+        }
+    }
+
     /// Upper bound on the bytes a model with these settings allocates for a vocabulary
     /// of `vocab` tokens.
     pub(crate) fn memory(self, vocab: usize) -> u64 {
@@ -367,8 +410,7 @@ impl MixParams {
             + (MAX_ORDERS * RUN_COUNTERS) as u64
             + on(FLAG_CTX_MAPS, (MAX_ORDERS as u64 + 1) * nodes))
             * 4;
-        let mixer = (MAX_INPUTS * (SET0 + SET1 + SET2 + SET3 + SET4) + N_SETS * FINAL_SETS) as u64
-            * 4
+        let mixer = (MAX_INPUTS * self.layer1_sets() + N_SETS * self.final_sets()) as u64 * 4
             + on(FLAG_SSE, ((N_APMX + 5) * SSE_SETS * 4) as u64);
         // APM entries: 33 bins of 2 bytes per context, or 17 with FLAG_SSE (which adds
         // N_APMX hashed APMs), 4 bytes each with FLAG_APM_COUNTS.
@@ -391,9 +433,7 @@ impl MixParams {
         let tables = tables + vocab as u64 * 12;
         let ssm = self.ssm.map_or(0, |s| {
             // Every layer-1 weight set has one more weight.
-            ssm_input::memory(&s)
-                + ((SET0 + SET1 + SET2 + SET3 + SET4) * 4) as u64
-                + SSM_INPUT_BYTES
+            ssm_input::memory(&s) + (self.layer1_sets() * 4) as u64 + SSM_INPUT_BYTES
         });
         table
             + runs
@@ -538,6 +578,8 @@ pub(crate) struct MixModel {
     line_first: u8,
     /// The classes of the last 16 bytes, 2 bits each, the latest in the low bits.
     shape: u32,
+    /// Letters since the last non-letter (`FLAG_TEXT_MIXERS`).
+    word_len: u32,
     /// Hashed buckets: `[check, 15 states]`.
     table: Vec<u8>,
     table_shift: u32,
@@ -691,6 +733,7 @@ impl MixModel {
         let ctx_maps = p.flags & FLAG_CTX_MAPS != 0;
         let n_inputs =
             orders.len() * per_order + 4 + usize::from(ctx_maps) + usize::from(ssm.is_some());
+        let final_lr = if p.flags & FLAG_FINAL_MIX != 0 { 1 } else { 2 };
         Ok(MixModel {
             vocab: vocab as u32,
             nbits,
@@ -708,6 +751,7 @@ impl MixModel {
             column: 0,
             line_first: 0,
             shape: 0,
+            word_len: 0,
             table: vec![0; 16 << p.table_log],
             table_shift: 64 - p.table_log,
             order0: vec![Counter::HALF; 1 << nbits],
@@ -720,14 +764,8 @@ impl MixModel {
                 }
             ],
             matcher: Matcher::new(&p),
-            mixers: [
-                Mixer::new(n_inputs, SET0, p.lr, init),
-                Mixer::new(n_inputs, SET1, p.lr, init),
-                Mixer::new(n_inputs, SET2, p.lr, init),
-                Mixer::new(n_inputs, SET3, p.lr, init),
-                Mixer::new(n_inputs, SET4, p.lr, init),
-            ],
-            final_mixer: Mixer::new(N_SETS, FINAL_SETS, 2, 65536 / p.mixers as i32),
+            mixers: p.set_counts().map(|n| Mixer::new(n_inputs, n, p.lr, init)),
+            final_mixer: Mixer::new(N_SETS, p.final_sets(), final_lr, 65536 / p.mixers as i32),
             apm1,
             apm2,
             apm3,
@@ -917,6 +955,11 @@ const SET1: usize = (MAX_ORDERS + 1) * MAX_BITS;
 const SET2: usize = 256 * 4;
 const SET3: usize = 1024;
 const SET4: usize = 256 * 4;
+/// With `FLAG_TEXT_MIXERS`: (word position 16 × second-last byte 8 × depth × seen 4),
+/// (last byte × depth class 4 × seen 4), (previous token 1024 × depth class 4).
+const SET1_TEXT: usize = 16 * 8 * MAX_BITS * 4;
+const SET2_TEXT: usize = 256 * 4 * 4;
+const SET3_TEXT: usize = 1024 * 4;
 /// Weight sets of the final mixer.
 const FINAL_SETS: usize = 128 + MAX_BITS;
 /// Weight sets of the `FLAG_SSE` final mixer: by tree depth and match state.
@@ -974,6 +1017,17 @@ impl TokenModel for MixModel {
         let shape_mixer = self.p.flags & FLAG_SHAPE_MIXER != 0;
         let ctx_maps = self.p.flags & FLAG_CTX_MAPS != 0;
         let use_unseen = self.p.flags & FLAG_UNSEEN != 0;
+        let text_mixers = self.p.flags & FLAG_TEXT_MIXERS != 0;
+        // The APM outputs weigh `apm_w` each against the mixer's 1 in the final average.
+        let final_mix = self.p.flags & FLAG_FINAL_MIX != 0;
+        let apm_w = if final_mix { 2 } else { 1 };
+        // Position in the current word: its length, else the class of the last byte.
+        let word_pos = if self.word_len > 0 {
+            3 + self.word_len.min(12) as usize
+        } else {
+            (self.shape & 3) as usize
+        };
+        let byte2_hi = (self.text >> 13 & 7) as usize;
         let prev_sel = (self.rank[prev as usize] >> self.nbits.saturating_sub(10)) as usize;
         let o2h = (u64::from(prev) << 16 ^ u64::from(prev2)).wrapping_mul(MIXC);
         let use_sse = self.p.flags & FLAG_SSE != 0;
@@ -1074,17 +1128,30 @@ impl TokenModel for MixModel {
                 } else {
                     run_class[..n_orders].iter().filter(|&&c| c > 0).count() * 4 + ms
                 };
-                let sets = [
-                    place * 4 + ms,
-                    seen * MAX_BITS + depth as usize,
-                    last_byte * 4 + (depth as usize).min(3),
-                    prev_sel,
-                    sel4,
-                ];
+                let d = depth as usize;
+                let sets = if text_mixers {
+                    let seen4 = seen * 4 / (n_orders + 1);
+                    [
+                        place * 4 + ms,
+                        ((word_pos * 8 + byte2_hi) * MAX_BITS + d) * 4 + seen4,
+                        (last_byte * 4 + d.min(3)) * 4 + seen4,
+                        prev_sel * 4 + d.min(3),
+                        sel4,
+                    ]
+                } else {
+                    [
+                        place * 4 + ms,
+                        seen * MAX_BITS + d,
+                        last_byte * 4 + d.min(3),
+                        prev_sel,
+                        sel4,
+                    ]
+                };
                 for ((o, m), &set) in outs.iter_mut().zip(&mut self.mixers).zip(&sets).take(n_mix) {
                     *o = m.mix(&inputs[..n_in], set, &self.lg);
                 }
-                self.final_mixer.mix(&outs[..n_mix], place, &self.lg)
+                let fsel = if final_mix { place * 4 + ms } else { place };
+                self.final_mixer.mix(&outs[..n_mix], fsel, &self.lg)
             } else {
                 self.mixers[0].mix(&inputs[..n_in], place * 4 + ms, &self.lg)
             };
@@ -1100,15 +1167,15 @@ impl TokenModel for MixModel {
             let mut n_sse = 0;
             let p16 = if !use_sse {
                 let a1 = self.apm1.refine(st, o0);
-                let mut sum = p_mix + a1;
-                let mut cnt = 2;
+                let mut sum = p_mix + apm_w * a1;
+                let mut cnt = 1 + apm_w;
                 if use_apm2 {
-                    sum += self.apm2.refine(st, actx);
-                    cnt += 1;
+                    sum += apm_w * self.apm2.refine(st, actx);
+                    cnt += apm_w;
                 }
                 if use_apm3 {
-                    sum += self.apm3.refine(st, a3ctx);
-                    cnt += 1;
+                    sum += apm_w * self.apm3.refine(st, a3ctx);
+                    cnt += apm_w;
                 }
                 let p = (sum + cnt / 2) / cnt;
                 ((p as u32) << (16 - PBITS)).clamp(32, 65535 - 32)
@@ -1241,6 +1308,7 @@ impl TokenModel for MixModel {
             };
             self.shape = self.shape << 2 | class;
             if b.is_ascii_alphabetic() {
+                self.word_len = self.word_len.saturating_add(1);
                 self.word =
                     (self.word ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(0x100_0000_01B3);
             } else {
@@ -1249,6 +1317,7 @@ impl TokenModel for MixModel {
                     self.prev_word = self.word;
                 }
                 self.word = 0;
+                self.word_len = 0;
             }
         }
         let use_runs = self.p.flags & FLAG_RUNS != 0;
