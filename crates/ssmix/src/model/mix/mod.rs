@@ -191,16 +191,17 @@ impl MixParams {
             match_log: [18, 18, 19, 19, 20, 20, 20, 22, 22][l],
             hist_log: 22,
             match_min: 3,
-            // Levels 7–9 (coordinate search, enwik8_1M at level 8's settings, one change at
-            // a time from 216,683 bytes): mixer rate 5 -63 bytes (4 -68, 3 +26, 7 +111),
-            // counter limit 127 -90 (then with rate 4: 63 -293, 40 -327, 31 -324, 15
-            // -203), second and third APM stages of 2^20 contexts -17 (enwik8_3M -116).
-            // Rate 4 and dropping the word trigram gained 80 more bytes on enwik8_1M but
-            // cost testdata/image.png 119 bytes; with rate 5 and limit 40, image.png codes
+            // Levels 7–9 (coordinate search with modelrt, SSMIX_NODECODE, enwik8_1M at
+            // level 8's settings, 216,683 bytes; one change at a time): mixer rate 5 -63
+            // bytes (4 -68, 3 +26, 7 +111); counter limit 127 -90, and with rate 4 and
+            // without the word trigram (216,634): 63 -293, 40 -327, 31 -324, 15 -154;
+            // second and third APM stages of 2^20 contexts -17 (enwik8_3M -116). Rate 4
+            // and dropping the word trigram gained ~80 more bytes on enwik8_1M but cost
+            // testdata/image.png 119 bytes; with rate 5 and limit 40, image.png codes
             // 15,808 → 15,763 bytes. Token orders 3, 5–8, byte orders 5, 7, 8 and the
-            // second sparse context each gained at most 11 bytes, so the set is unchanged.
+            // second sparse context each gained at most 11 bytes: the set is unchanged.
             // Level 8: enwik8_1M 216,683 → 216,383 bytes, enwik8_3M 626,191 → 625,331;
-            // level 7: 216,739 → 216,451 and 628,250 → 627,546 (modelrt, SSMIX_NODECODE).
+            // level 7: 216,739 → 216,451 and 628,250 → 627,546.
             lr: [6, 6, 6, 6, 6, 6, 5, 5, 5][l],
             limit: [255, 255, 255, 255, 255, 255, 40, 40, 40][l],
             apm_log: [16, 16, 16, 16, 16, 16, 16, 20, 20][l],
