@@ -254,6 +254,14 @@ impl MixParams {
             match_log: [18, 18, 19, 19, 20, 20, 20, 22, 22][l],
             hist_log: 22,
             match_min: 3,
+            // Levels 7–9 were searched one setting at a time on the format-3 model
+            // (modelrt, SSMIX_NODECODE, enwik8_1M at level 8, 216,683 bytes): mixer rate 5
+            // −63 bytes, counter limit 40 −327 (with rate 4), APM stages of 2^20 contexts
+            // −17; token orders 3, 5–8, byte orders 5, 7, 8 and the second sparse context
+            // at most −11 each. With flags bits 6–11 those gains are gone (level 8 214,068
+            // → 214,074 bytes, level 9 213,224 → 213,331 with rate 5 and limit 40), and
+            // `FLAG_SSE`'s extra APMs make 2^20 contexts cost ~430 MiB, so the rate, the
+            // limit and the APM sizes stay.
             lr: 6,
             limit: 255,
             apm_log: [16, 16, 16, 16, 16, 16, 16, 18, 18][l],

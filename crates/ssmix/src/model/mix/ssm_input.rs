@@ -30,27 +30,41 @@ const Q_SCALE: f32 = 16_777_216.0;
 pub(crate) type SsmList = [u32; N_PARAMS];
 
 /// The SSM input a level uses, if any: only level 9, whose speed budget (≥ 20 KB/s) it
-/// fits. It is the reference SSM (`SsmConfig::reference`) narrowed to one layer of width
-/// 16, with a 3× higher learning rate and gradients through each chunk (BPTT).
+/// fits. It is the reference SSM (`SsmConfig::reference`) as one layer of width 32, with
+/// 3/4 of its learning rate (0.003), half the label smoothing and gradients through each
+/// chunk (BPTT).
 ///
-/// Measured (enwik8_1M, `ssmix -N -c`, user time; without the SSM every level codes
-/// ~1.850 bpb at ~500 KB/s): this config at level 9: 1.8395 bpb, 52 KB/s each way; width
-/// 8 at level 8: 1.8434, 86 KB/s; width 8, state 8, Adam steps 2/1/1, rate 0.01 at level
-/// 7: 1.8447, 144 KB/s (too little gain for the speed at levels 7–8). At level 9
-/// (modelrt, BPTT, rate 0.006): one layer of width 32: 1.8359 at ~35 KB/s; two layers of
-/// width 32: 1.8364 at ~21 KB/s. Width 16 leaves most of level 9's time budget to the
-/// context models. On the first 300 KB at level 5's settings
-/// wider states, shorter chunks, more Adam steps, no label smoothing, an APM or mixer
-/// weight sets selected by the SSM's logit, and a second (linear) SSM input each moved the
-/// result by at most ±0.002 bpb.
+/// Earlier measurements (before the retuning below; enwik8_1M, `ssmix -N -c`, user time;
+/// without the SSM every level coded ~1.850 bpb at ~500 KB/s): width 16 at level 9: 1.8395
+/// bpb, 52 KB/s each way; width 8 at level 8: 1.8434, 86 KB/s; width 8, state 8, Adam steps
+/// 2/1/1, rate 0.01 at level 7: 1.8447, 144 KB/s (too little gain for the speed at levels
+/// 7–8). At level 9 (modelrt, BPTT, rate 0.006): one layer of width 32: 1.8359 at ~35 KB/s;
+/// two layers of width 32: 1.8364 at ~21 KB/s. Width 16 left most of level 9's time budget
+/// to the context models. On the first 300 KB at level 5's settings wider states, shorter
+/// chunks, more Adam steps, no label smoothing, an APM or mixer weight sets selected by the
+/// SSM's logit, and a second (linear) SSM input each moved the result by at most ±0.002
+/// bpb.
+///
+/// Retuned on level 9's context settings (then with mixer rate 4 and without the word
+/// trigram; modelrt, enwik8_1M, bytes; user seconds on
+/// a loaded 2-core machine, where width 16 took 17.2 s and level 8 alone 4.9 s): width 16
+/// 215,839; rate 0.004 215,736; label smoothing 0.06 215,800; two layers 215,858; width
+/// 32 215,639, with rate 0.004 215,379, 0.003 215,269 (21.9 s), 0.002 215,317, and label
+/// smoothing 0.06 215,196 (22.6 s); width 40 215,099 (31.6 s); width 48 215,000, with
+/// label smoothing 0.06 214,903 (37.2 s, ~2.2× width 16); width 64 215,147 (50.7 s);
+/// width 48 without BPTT 215,792. State 8, chunk 16 and a third Adam step moved it by
+/// less than 40 bytes. On the format-4 model (flags bits 6–11) width 48 codes 213,083
+/// bytes at 28 KB/s and width 32 213,224 at 46 KB/s on an idle machine: width 32 keeps
+/// level 9 well above its 20 KB/s floor for 0.07% more.
 pub(crate) fn level_config(level: u8) -> Option<SsmList> {
     if level != 9 {
         return None;
     }
     let mut cfg = SsmConfig::reference();
-    cfg.d_model = 16;
+    cfg.d_model = 32;
     cfg.n_layers = 1;
-    cfg.lr = 0.006;
+    cfg.lr = 0.003;
+    cfg.label_smoothing = 0.06;
     cfg.grad_mode = GradMode::Bptt;
     Some(
         cfg.to_params()
