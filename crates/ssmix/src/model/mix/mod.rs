@@ -193,7 +193,8 @@ const FLAG_APM_COUNTS: u32 = 512;
 const FLAG_TEXT_MIXERS: u32 = 1024;
 /// `flags` bit: the final mixer selects its weights by tree place × match state (not
 /// the place only) and learns at rate 1 instead of 2, and each APM stage weighs twice
-/// the mixer's output in the final average (enwik8_1M level 5: rate 1 217,193 → 217,138
+/// the mixer's output in the final average (without `FLAG_SSE`, whose SSE mixer learns
+/// the weights instead; enwik8_1M level 5: rate 1 217,193 → 217,138
 /// bytes, the APM weights 217,115; with `FLAG_TEXT_MIXERS`: 216,533 → 216,358).
 const FLAG_FINAL_MIX: u32 = 2048;
 /// All valid `flags` bits.
