@@ -231,10 +231,12 @@ impl MixParams {
         // sparse token contexts, which binary data needs (testdata/image.png at level 1:
         // 17,323 bytes with byte order 1 and the word and shape contexts, 16,655 with
         // the sparse contexts instead of byte order 1; xz -9e 16,700).
-        // `FLAG_CTX_MAPS` at levels 2–9 (level 3: 1.7732 → 1.7681 bpb); `FLAG_UNSEEN`
-        // costs one input per order, so only levels 7–9 (level 5 would drop to ~250 KB/s).
-        // Flags: level 5 takes FLAG_APM_COUNTS but not the slower FLAG_SSE (575), levels
-        // 6–9 both (831).
+        // Flags (bits): levels 2–9 take the context-map inputs (6; level 3: 1.7732 →
+        // 1.7681 bpb) and the text-structure and final-mix selectors (10, 11); levels 5–9
+        // the APM counts (9); levels 6–9 the extended final stage (8), which is too slow
+        // for level 5's 250 KB/s; levels 7–9 the unseen-history inputs (7), one input
+        // more per order (level 5 would drop to ~250 KB/s). Level 1 keeps its format-3
+        // flags: bits 6 and 9 gain 0.6% there but bring it down to ~1.0 MB/s.
         const fn ctx(tokens: u32, bytes: u32, other: u32) -> u32 {
             tokens << 1 | bytes << 9 | other << 17
         }
@@ -734,7 +736,8 @@ impl MixModel {
             None => None,
         };
         // Inputs actually used (the weight vectors' stride): per order, the bit history
-        // and the optional deterministic and run inputs; order 0, match (2), SSM, bias.
+        // and the optional deterministic, unseen and run inputs; order 0, the optional
+        // novelty input, match (2), SSM, bias.
         let per_order = 1
             + usize::from(p.flags & FLAG_DET != 0)
             + usize::from(p.flags & FLAG_UNSEEN != 0)
