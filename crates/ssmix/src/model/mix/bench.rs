@@ -2,7 +2,7 @@
 //! `MixModel`, for the criterion benches (`internals` feature, re-exported by
 //! `crate::internals`). Each call forwards to the real code, so the benches measure it.
 
-use super::tables::{Apm, Counter, Logistic, Mixer, States, recip_table};
+use super::tables::{Apm, Counter, Logistic, Mixer, States};
 use super::{MixModel, MixParams};
 use crate::coder::RangeEncoder;
 use crate::error::Result;
@@ -59,10 +59,9 @@ impl MixStates {
     }
 }
 
-/// An adaptive probability counter with its reciprocal table.
+/// An adaptive probability counter.
 pub struct MixCounter {
     c: Counter,
-    recip: Vec<u32>,
 }
 
 impl Default for MixCounter {
@@ -74,16 +73,13 @@ impl Default for MixCounter {
 impl MixCounter {
     /// A counter at P(1) = 1/2.
     pub fn new() -> Self {
-        MixCounter {
-            c: Counter::HALF,
-            recip: recip_table(),
-        }
+        MixCounter { c: Counter::HALF }
     }
 
     /// Learns `bit` (count limit `limit`, at most 1023).
     #[inline]
     pub fn update(&mut self, bit: bool, limit: u32) {
-        self.c.update(bit, limit, &self.recip);
+        self.c.update(bit, limit);
     }
 
     /// The 12-bit probability of a 1.

@@ -42,7 +42,7 @@ use crate::coder::EntropyCoder;
 use crate::error::{Result, corrupt};
 use crate::tokenizer::{MAX_VOCAB, Token, Vocab};
 use ssm_input::{SsmInput, SsmList};
-use tables::{Apm, Counter, Logistic, Mixer, PBITS, States, recip_table};
+use tables::{Apm, Counter, Logistic, Mixer, PBITS, States};
 
 /// The most context orders a model may use.
 pub(crate) const MAX_ORDERS: usize = 20;
@@ -439,6 +439,8 @@ impl MixParams {
             + on(FLAG_SSE, (N_APMX as u64) << self.apm_log))
             * bins
             * entry;
+        // Logistic and state tables; the 4 KiB of the reciprocal table (now a static
+        // `tables::RECIP`) stay in the bound, which FORMAT.md §7.6 states.
         let tables = 4096 * 2 * 2 + 256 * 6 + 1024 * 4 + vocab as u64 * 9;
         // Token tails and lengths, ranks and followers.
         let tables = tables + vocab as u64 * 12;
@@ -568,7 +570,6 @@ pub(crate) struct MixModel {
     nbits: u32,
     lg: Logistic,
     states: States,
-    recip: Vec<u32>,
     /// Context kinds in use (bit numbers of `orders`).
     orders: Vec<u32>,
     /// Per token: its last (up to) 8 bytes, and its length.
@@ -750,7 +751,6 @@ impl MixModel {
             vocab: vocab as u32,
             nbits,
             states,
-            recip: recip_table(),
             state_counters: vec![init_counters; orders.len()],
             orders,
             tails,
@@ -1244,19 +1244,19 @@ impl TokenModel for MixModel {
             // (limit 255 → 1020: enwik8_1M level 5 1.7685 → 1.7677 bpb).
             let state_limit = (4 * limit).min(1023);
             for (i, &s) in slot_state[..n_orders].iter().enumerate() {
-                self.state_counters[i][usize::from(s)].update(bit, state_limit, &self.recip);
+                self.state_counters[i][usize::from(s)].update(bit, state_limit);
                 self.table[self.bucket[i] + local] = self.states.next(s, bit);
             }
-            self.order0[o0].update(bit, limit, &self.recip);
+            self.order0[o0].update(bit, limit);
             if ctx_maps {
-                self.novelty[nov].update(bit, limit, &self.recip);
+                self.novelty[nov].update(bit, limit);
             }
             if use_runs {
                 for i in 0..n_orders {
                     let c = run_class[i];
                     if c > 0 {
                         let j = usize::from(run_used[i]);
-                        self.run_counters[i][j].update(bit, limit, &self.recip);
+                        self.run_counters[i][j].update(bit, limit);
                         if (self.run_rank[i] >> rem) & 1 != u32::from(bit) {
                             run_class[i] = 0;
                         }
@@ -1264,7 +1264,7 @@ impl TokenModel for MixModel {
                 }
             }
             if let Some(i) = match_idx {
-                self.matcher.counters[i].update(bit, limit, &self.recip);
+                self.matcher.counters[i].update(bit, limit);
                 match_ok = (expected.unwrap_or(0) >> rem) & 1 == u32::from(bit);
             }
             Mixer::update_all(&mut self.mixers[..n_mix], &inputs[..n_in], bit, lr_eff);

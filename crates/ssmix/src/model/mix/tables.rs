@@ -156,10 +156,16 @@ impl States {
     }
 }
 
-/// Reciprocal table for the adaptive counters: `RECIP[n] = 2^16 / (n + 1.5)`.
-pub(super) fn recip_table() -> Vec<u32> {
-    (0..1024u32).map(|n| (1 << 17) / (2 * n + 3)).collect()
-}
+/// Reciprocals for the adaptive counters and counting APMs: `RECIP[n] = 2^16 / (n + 1.5)`.
+const RECIP: [u32; 1024] = {
+    let mut r = [0; 1024];
+    let mut n = 0;
+    while n < 1024 {
+        r[n] = (1 << 17) / (2 * n as u32 + 3);
+        n += 1;
+    }
+    r
+};
 
 /// An adaptive probability: P(1) in the high 22 bits, a use count in the low 10. The
 /// update rate is 1/(n + 1.5) until the count reaches the limit, so a counter learns fast
@@ -183,11 +189,11 @@ impl Counter {
     }
 
     #[inline]
-    pub(super) fn update(&mut self, bit: bool, limit: u32, recip: &[u32]) {
+    pub(super) fn update(&mut self, bit: bool, limit: u32) {
         let n = self.0 & 1023;
         let p = i64::from(self.0 >> 10);
         let target = i64::from(bit) << 22;
-        let delta = ((target - p) * i64::from(recip[n as usize])) >> 16;
+        let delta = ((target - p) * i64::from(RECIP[n as usize])) >> 16;
         let p = (p + delta).clamp(0, (1 << 22) - 1) as u32;
         self.0 = (p << 10) | if n < limit { n + 1 } else { n };
     }
@@ -286,9 +292,8 @@ pub(super) struct Apm {
     shift: u32,
     /// Entries stay in edge..=65535-edge (in 65536ths).
     edge: i32,
-    /// With counts: the most updates counted, and `2^16 / (n + 1.5)` per count.
+    /// With counts: the most updates counted.
     limit: u32,
-    recip: [u32; 64],
 }
 
 impl Apm {
@@ -299,10 +304,6 @@ impl Apm {
             .map(|j| (lg.squash((j << shift) - 2048) * 16) as u16)
             .collect();
         let t = row.repeat(contexts);
-        let mut recip = [0; 64];
-        for (r, n) in recip.iter_mut().zip(0u32..) {
-            *r = (1 << 17) / (2 * n + 3);
-        }
         Apm {
             t,
             c: Vec::new(),
@@ -314,7 +315,6 @@ impl Apm {
             shift,
             edge: 16,
             limit: 0,
-            recip,
         }
     }
 
@@ -391,14 +391,10 @@ impl Apm {
         // 22-bit probabilities: (target − p) · weight / 2^shift / (n + 1.5).
         let target = i64::from(bit) << 22;
         let (min, max) = (i64::from(self.edge) << 6, i64::from(65535 - self.edge) << 6);
-        let Some(pair) = self.c.get_mut(lo..lo + 2) else {
-            return;
-        };
-        for (e, w) in pair.iter_mut().zip([one - w, w]) {
+        for (e, w) in self.c[lo..lo + 2].iter_mut().zip([one - w, w]) {
             let n = *e & 63;
             let p = i64::from(*e >> 10);
-            let d = ((((target - p) * i64::from(w)) >> self.shift)
-                * i64::from(self.recip[n as usize]))
+            let d = ((((target - p) * i64::from(w)) >> self.shift) * i64::from(RECIP[n as usize]))
                 >> 16;
             let n = if w > 0 && n < self.limit { n + 1 } else { n };
             *e = ((p + d).clamp(min, max) as u32) << 10 | n;
@@ -428,10 +424,9 @@ mod tests {
 
     #[test]
     fn counters_and_states_learn() {
-        let recip = recip_table();
         let mut c = Counter::HALF;
         for _ in 0..50 {
-            c.update(true, 255, &recip);
+            c.update(true, 255);
         }
         assert!(c.p() > 4000, "{}", c.p());
         let st = States::new();
