@@ -326,16 +326,18 @@ fn garbage_is_rejected() {
     ));
 }
 
-/// The fields of a frame header (docs/FORMAT.md §3), parsed from a real frame so that
+/// The fields of a frame header (docs/FORMAT.md §2), parsed from a real frame so that
 /// tests can forge headers with valid checksums. If the header layout changes, update
-/// this and `write` to match.
+/// this and `write` to match. Flag bit 3 (the block size is the content size) is
+/// dropped by `write` when a forged block size differs from the content size.
 struct Header {
     magic: [u8; 4],
     version: u8,
     flags: u8,
     block_size: u64,
     content_size: Option<u64>,
-    /// Level, model kind, parameter count and parameters, copied verbatim.
+    /// Level, model kind and the parameters (a standard list's level with flag bit 2,
+    /// else their count and values), copied verbatim.
     rest: Vec<u8>,
 }
 
@@ -357,13 +359,26 @@ impl Header {
         let version = frame[pos];
         let flags = frame[pos + 1];
         pos += 2;
-        let block_size = varint(frame, &mut pos);
+        let block_size = if flags & 8 != 0 {
+            0
+        } else {
+            varint(frame, &mut pos)
+        };
         let content_size = (flags & 2 != 0).then(|| varint(frame, &mut pos));
+        let block_size = if flags & 8 != 0 {
+            content_size.unwrap()
+        } else {
+            block_size
+        };
         let rest_start = pos;
         pos += 2; // level, model kind
-        let n = varint(frame, &mut pos);
-        for _ in 0..n {
-            varint(frame, &mut pos);
+        if flags & 4 != 0 {
+            pos += 1; // the standard list's level
+        } else {
+            let n = varint(frame, &mut pos);
+            for _ in 0..n {
+                varint(frame, &mut pos);
+            }
         }
         let rest = frame[rest_start..pos].to_vec();
         let magic = [frame[0], frame[1], frame[2], frame[3]];
@@ -386,8 +401,16 @@ impl Header {
 
     fn write(&self) -> Vec<u8> {
         let mut out = self.magic.to_vec();
-        out.extend_from_slice(&[self.version, self.flags]);
-        put_varint(&mut out, self.block_size);
+        let one_block = self.flags & 8 != 0 && self.content_size == Some(self.block_size);
+        let flags = if one_block {
+            self.flags
+        } else {
+            self.flags & !8
+        };
+        out.extend_from_slice(&[self.version, flags]);
+        if !one_block {
+            put_varint(&mut out, self.block_size);
+        }
         if let Some(c) = self.content_size {
             put_varint(&mut out, c);
         }
