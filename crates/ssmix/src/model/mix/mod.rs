@@ -279,8 +279,11 @@ impl MixParams {
         ][l];
         MixParams {
             orders,
-            // Levels 7–9 halve the table for FLAG_DIRECT's entries (the same memory).
-            table_log: [19, 19, 20, 20, 22, 22, 22, 23, 23][l],
+            // With FLAG_DIRECT's entries (16 bytes per bucket), levels 8–9 halve the table
+            // (the same memory; enwik8_3M level 8: 2^24 buckets without 618,297 bytes, 2^23
+            // with 616,886) and level 7 keeps 2^23 buckets (+144 MiB; enwik8_3M level 7:
+            // 620,382 → 617,507 bytes, with 2^22 buckets 620,429).
+            table_log: [19, 19, 20, 20, 22, 22, 23, 23, 23][l],
             match_log: [18, 18, 19, 19, 20, 20, 20, 22, 22][l],
             hist_log: 22,
             match_min: 3,
@@ -941,7 +944,7 @@ impl MixModel {
     /// and the run counters used to `run_used`; returns the inputs written and the
     /// orders whose bit history is nonempty.
     #[inline(always)]
-    fn order_inputs<const CTX_MAPS: bool, const UNSEEN: bool>(
+    fn order_inputs<const CTX_MAPS: bool, const UNSEEN: bool, const PRIOR: bool>(
         &self,
         at: &OrderIn<'_>,
         (inputs, states, run_used, prior_idx): (
@@ -955,7 +958,6 @@ impl MixModel {
         let use_runs = self.p.flags & FLAG_RUNS != 0;
         let mut k = 0;
         let mut seen = 0;
-        let use_prior = self.p.flags & FLAG_NEW_PRIOR != 0;
         let use_direct = self.p.flags & FLAG_DIRECT != 0;
         // Whether the previous order's bit history is nonempty (none before the first).
         let mut prev_seen = false;
@@ -969,7 +971,7 @@ impl MixModel {
             let s = self.table[self.bucket[i] + at.local];
             states[i] = s;
             let su = usize::from(s);
-            let mut st = if use_prior && s == 0 {
+            let mut st = if PRIOR && s == 0 {
                 let j = (i << 1 | usize::from(prev_seen)) << self.nbits | at.node;
                 prior_idx[i] = j as u32;
                 self.lg.stretch(self.priors[j].p())
@@ -978,7 +980,9 @@ impl MixModel {
             } else {
                 self.lg.stretch(self.state_counters[i][su].p())
             };
-            prev_seen = s != 0;
+            if PRIOR {
+                prev_seen = s != 0;
+            }
             if CTX_MAPS {
                 st = st * 3 / 4;
             }
@@ -1160,11 +1164,15 @@ impl TokenModel for MixModel {
             );
             // The optional inputs are const parameters, so levels without them run the
             // loop they ran before (level 1: +6% instructions with runtime checks).
-            let (mut k, seen) = match (ctx_maps, use_unseen) {
-                (false, false) => self.order_inputs::<false, false>(&oi, out),
-                (true, false) => self.order_inputs::<true, false>(&oi, out),
-                (false, true) => self.order_inputs::<false, true>(&oi, out),
-                (true, true) => self.order_inputs::<true, true>(&oi, out),
+            let (mut k, seen) = match (ctx_maps, use_unseen, use_prior) {
+                (false, false, false) => self.order_inputs::<false, false, false>(&oi, out),
+                (true, false, false) => self.order_inputs::<true, false, false>(&oi, out),
+                (false, true, false) => self.order_inputs::<false, true, false>(&oi, out),
+                (true, true, false) => self.order_inputs::<true, true, false>(&oi, out),
+                (false, false, true) => self.order_inputs::<false, false, true>(&oi, out),
+                (true, false, true) => self.order_inputs::<true, false, true>(&oi, out),
+                (false, true, true) => self.order_inputs::<false, true, true>(&oi, out),
+                (true, true, true) => self.order_inputs::<true, true, true>(&oi, out),
             };
             let o0 = node as usize;
             inputs[k] = self.lg.stretch(self.order0[o0].p());
@@ -1319,12 +1327,15 @@ impl TokenModel for MixModel {
             // A state's counter pools many contexts, so it averages over a longer window
             // (limit 255 → 1020: enwik8_1M level 5 1.7685 → 1.7677 bpb).
             let state_limit = (4 * limit).min(1023);
+            let direct_slot = use_direct && local < DIRECT_SLOTS;
             for (i, &s) in slot_state[..n_orders].iter().enumerate() {
+                // With the priors, a state-0 counter is never read, so it is not updated.
                 if use_prior && s == 0 {
                     self.priors[prior_idx[i] as usize].update(bit, PRIOR_LIMIT);
+                } else {
+                    self.state_counters[i][usize::from(s)].update(bit, state_limit);
                 }
-                self.state_counters[i][usize::from(s)].update(bit, state_limit);
-                if use_direct && local < DIRECT_SLOTS {
+                if direct_slot {
                     // A new slot starts at 1/2 with count 0 (its entry may be stale).
                     let e = &mut self.direct[self.bucket[i] / 2 + local];
                     let (p, n) = if s == 0 {
@@ -1541,6 +1552,9 @@ mod tests {
             FLAG_SSE,
             FLAG_APM_COUNTS,
             FLAG_SSE | FLAG_APM_COUNTS | FLAG_APM_INTERP,
+            FLAG_NEW_PRIOR,
+            FLAG_DIRECT,
+            FLAG_NEW_PRIOR | FLAG_DIRECT | FLAG_UNSEEN | FLAG_CTX_MAPS | FLAG_RUNS,
         ] {
             let mut p = MixParams::from_list(&params).unwrap();
             p.flags = flags;
