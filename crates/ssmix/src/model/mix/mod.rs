@@ -74,7 +74,8 @@ const COLUMN_CAP: u32 = 8;
 /// bytes, 1..=MAX_ORDER_LEN.
 const MAX_ORDER_LEN: u32 = 8;
 /// Inputs of the mixer: four per order (bit history, deterministic history, unseen
-/// history, run), order 0, novelty, two for the match model and a bias.
+/// history, run), order 0, novelty, two for the match model and a bias; `FLAG_DIRECT`
+/// adds one per order (the mixers' stride is the inputs in use).
 const MAX_INPUTS: usize = 4 * MAX_ORDERS + 5;
 /// The encoder's vocabulary budget for this model (see `ModelConfig::vocab_budget`):
 /// on enwik8_1M (level 5), 512 tokens code 1.850 bits per byte, 1024 1.859, 2048 1.887
@@ -201,8 +202,10 @@ const FLAG_FINAL_MIX: u32 = 2048;
 /// empty (state 0) is the prediction of an adaptive prior, a counter per (order, whether
 /// the previous order's history is nonempty, tree node) with count limit 1023, instead
 /// of the order's state-0 counter (or 0 with `FLAG_UNSEEN`): a PPM-like estimate for a
-/// new context. enwik8_1M: level 5 215,733 → 215,289 bytes, level 8 214,068 → 213,xxx;
-/// enwik8_3M level 8 618,297 → 617,859.
+/// new context. enwik8_1M: level 5 215,733 → 215,289 bytes, level 8 214,068 → 213,817;
+/// enwik8_3M level 8 618,297 → 617,859 (one counter per (order, node): level 8 213,857,
+/// 617,946). testdata/image.png at level 5 15,646 → 15,683 (+0.2%), source.c 744 → 734.
+/// ~+7% instructions at level 5 (modelrt, callgrind, first 60 KB of enwik8).
 const FLAG_NEW_PRIOR: u32 = 1 << 16;
 /// The count limit of the `FLAG_NEW_PRIOR` counters (`limit` itself: 1 more byte per
 /// 20 KB on enwik8_1M).
@@ -214,12 +217,16 @@ const PRIOR_LIMIT: u32 = 1023;
 /// probability as one more input (0 for an empty history or a slot past 7).
 /// enwik8_3M level 8 with `FLAG_NEW_PRIOR`: 617,859 → 615,030 bytes with all 15 slots
 /// (twice the table memory), 616,886 with slots 1..=7 and a table of 2^23 buckets (the
-/// same memory as 2^24 without; 2^23 alone: 618,297 → 619,592).
+/// same memory as 2^24 without; 2^23 buckets without either flag: 618,297 → 619,592).
+/// enwik8_1M with `FLAG_NEW_PRIOR`: level 8 213,817 → 213,291, level 7 (both flags
+/// against neither) 214,226 → 213,424. One more input per order: level 9 is slower.
 const FLAG_DIRECT: u32 = 1 << 17;
 /// Direct entries per bucket (slot 0 is unused).
 const DIRECT_SLOTS: usize = 8;
-/// The effective count of a direct entry's count field (enwik8_1M level 8: the counts
-/// 0..=15 themselves 213,482 bytes, half these 213,213).
+/// The effective count of a direct entry's count field: slower is better, as far as the
+/// 12-bit probability allows (enwik8_1M level 8 with the priors: these 213,126 bytes,
+/// half of them 213,213; with a simpler prior, the counts 0..=15 themselves 213,482 and
+/// 0..=7 213,743).
 const DIRECT_COUNT: [usize; 16] = [0, 2, 4, 6, 8, 10, 12, 14, 16, 20, 24, 30, 38, 48, 60, 80];
 /// All valid `flags` bits.
 const FLAGS_ALL: u32 = FLAG_DIRECT
