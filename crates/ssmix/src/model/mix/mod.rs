@@ -74,7 +74,8 @@ const COLUMN_CAP: u32 = 8;
 /// bytes, 1..=MAX_ORDER_LEN.
 const MAX_ORDER_LEN: u32 = 8;
 /// Inputs of the mixer: four per order (bit history, deterministic history, unseen
-/// history, run), order 0, novelty, two for the match model and a bias.
+/// history, run), order 0, novelty, two for the match model and a bias; `FLAG_DIRECT`
+/// adds one per order (the mixers' stride is the inputs in use).
 const MAX_INPUTS: usize = 4 * MAX_ORDERS + 5;
 /// The encoder's vocabulary budget for this model (see `ModelConfig::vocab_budget`):
 /// on enwik8_1M (level 5), 512 tokens code 1.850 bits per byte, 1024 1.859, 2048 1.887
@@ -197,8 +198,40 @@ const FLAG_TEXT_MIXERS: u32 = 1024;
 /// the weights instead; enwik8_1M level 5: rate 1 217,193 → 217,138
 /// bytes, the APM weights 217,115; with `FLAG_TEXT_MIXERS`: 216,533 → 216,358).
 const FLAG_FINAL_MIX: u32 = 2048;
+/// `flags` bit: the bit-history input of an order whose history at this decision is
+/// empty (state 0) is the prediction of an adaptive prior, a counter per (order, whether
+/// the previous order's history is nonempty, tree node) with count limit 1023, instead
+/// of the order's state-0 counter (or 0 with `FLAG_UNSEEN`): a PPM-like estimate for a
+/// new context. enwik8_1M: level 5 215,733 → 215,289 bytes, level 8 214,068 → 213,817;
+/// enwik8_3M level 8 618,297 → 617,859 (one counter per (order, node): level 8 213,857,
+/// 617,946). testdata/image.png at level 5 15,646 → 15,683 (+0.2%), source.c 744 → 734.
+/// ~+7% instructions at level 5 (modelrt, callgrind, first 60 KB of enwik8).
+const FLAG_NEW_PRIOR: u32 = 1 << 16;
+/// The count limit of the `FLAG_NEW_PRIOR` counters (`limit` itself: 1 more byte per
+/// 20 KB on enwik8_1M).
+const PRIOR_LIMIT: u32 = 1023;
+/// `flags` bit: direct slot probabilities (zpaq's CM next to the bit histories). Every
+/// bucket has 8 u16 entries beside it (its slots 1..=7, the first three levels of its
+/// subtree), a 12-bit probability and a 4-bit count, adapting at 1/(c + 1.5) with the
+/// effective count `c = DIRECT_COUNT[count]`; each order gets its entry's stretched
+/// probability as one more input (0 for an empty history or a slot past 7).
+/// enwik8_3M level 8 with `FLAG_NEW_PRIOR`: 617,859 → 615,030 bytes with all 15 slots
+/// (twice the table memory), 616,886 with slots 1..=7 and a table of 2^23 buckets (the
+/// same memory as 2^24 without; 2^23 buckets without either flag: 618,297 → 619,592).
+/// enwik8_1M with `FLAG_NEW_PRIOR`: level 8 213,817 → 213,291, level 7 (both flags
+/// against neither) 214,226 → 213,424. One more input per order: level 9 is slower.
+const FLAG_DIRECT: u32 = 1 << 17;
+/// Direct entries per bucket (slot 0 is unused).
+const DIRECT_SLOTS: usize = 8;
+/// The effective count of a direct entry's count field: slower is better, as far as the
+/// 12-bit probability allows (enwik8_1M level 8 with the priors: these 213,126 bytes,
+/// half of them 213,213; with a simpler prior, the counts 0..=15 themselves 213,482 and
+/// 0..=7 213,743).
+const DIRECT_COUNT: [usize; 16] = [0, 2, 4, 6, 8, 10, 12, 14, 16, 20, 24, 30, 38, 48, 60, 80];
 /// All valid `flags` bits.
-const FLAGS_ALL: u32 = FLAG_RUNS
+const FLAGS_ALL: u32 = FLAG_DIRECT
+    | FLAG_NEW_PRIOR
+    | FLAG_RUNS
     | FLAG_APM2
     | FLAG_APM3
     | FLAG_DET
@@ -253,7 +286,11 @@ impl MixParams {
         ][l];
         MixParams {
             orders,
-            table_log: [19, 19, 20, 20, 22, 22, 23, 24, 24][l],
+            // With FLAG_DIRECT's entries (16 bytes per bucket), levels 8–9 halve the table
+            // (the same memory; enwik8_3M level 8: 2^24 buckets without 618,297 bytes, 2^23
+            // with 616,886) and level 7 keeps 2^23 buckets (+144 MiB; enwik8_3M level 7:
+            // 620,382 → 617,507 bytes, with 2^22 buckets 620,429).
+            table_log: [19, 19, 20, 20, 22, 22, 23, 23, 23][l],
             match_log: [18, 18, 19, 19, 20, 20, 20, 22, 22][l],
             hist_log: 22,
             match_min: 3,
@@ -272,7 +309,8 @@ impl MixParams {
             // Bits 10 and 11 (text mixers, final mix), enwik8_1M: level 2 227,066 →
             // 224,997 bytes (testdata/image.png 16,468 → 16,246), level 3 221,644 →
             // 220,441 bytes, level 5 217,193 → 216,358, level 8 216,683 → 215,818.
-            flags: [17, 3167, 3167, 3167, 3711, 3967, 4095, 4095, 4095][l],
+            // Bit 16 (new-context priors) at levels 5–9, bit 17 (direct entries) at 7–9.
+            flags: [17, 3167, 3167, 3167, 69247, 69503, 200703, 200703, 200703][l],
             ssm: ssm_input::level_config(level.clamp(1, 9)),
         }
     }
@@ -415,13 +453,17 @@ impl MixParams {
         };
         let on = |f: u32, n: u64| if self.flags & f != 0 { n } else { 0 };
         let runs = on(FLAG_RUNS, 4u64 << self.table_log);
+        let direct = on(FLAG_DIRECT, (2 * DIRECT_SLOTS as u64) << self.table_log);
         let counters = (n_orders * 256
             + nodes
             + 2 * N_LEN as u64
             + (MAX_ORDERS * RUN_COUNTERS) as u64
-            + on(FLAG_CTX_MAPS, (MAX_ORDERS as u64 + 1) * nodes))
+            + on(FLAG_CTX_MAPS, (MAX_ORDERS as u64 + 1) * nodes)
+            + on(FLAG_NEW_PRIOR, 2 * n_orders * nodes))
             * 4;
-        let mixer = (MAX_INPUTS * self.layer1_sets() + N_SETS * self.final_sets()) as u64 * 4
+        // The inputs: MAX_INPUTS, and one more per order with FLAG_DIRECT.
+        let stride = MAX_INPUTS as u64 + on(FLAG_DIRECT, MAX_ORDERS as u64);
+        let mixer = (stride * self.layer1_sets() as u64 + (N_SETS * self.final_sets()) as u64) * 4
             + on(FLAG_SSE, ((N_APMX + 5) * SSE_SETS * 4) as u64);
         // APM entries: 33 bins of 2 bytes per context, or 17 with FLAG_SSE (which adds
         // N_APMX hashed APMs), 4 bytes each with FLAG_APM_COUNTS.
@@ -450,6 +492,7 @@ impl MixParams {
         });
         table
             + runs
+            + direct
             + matcher
             + counters
             + mixer
@@ -634,6 +677,11 @@ pub(crate) struct MixModel {
     /// Token → its position in the coding tree, and back.
     rank: Vec<u32>,
     unrank: Vec<u32>,
+    /// Per (order, previous order's history nonempty, tree node): the prediction for a
+    /// new (empty) bit history (`FLAG_NEW_PRIOR`).
+    priors: Vec<Counter>,
+    /// Per slot: a direct adaptive probability (12 bits) and count (4 bits).
+    direct: Vec<u16>,
 }
 
 /// Count classes of the run model (0 = no run).
@@ -747,6 +795,8 @@ impl MixModel {
         let n_inputs =
             orders.len() * per_order + 4 + usize::from(ctx_maps) + usize::from(ssm.is_some());
         let final_lr = if p.flags & FLAG_FINAL_MIX != 0 { 1 } else { 2 };
+        let orders_len = orders.len();
+        let n_inputs = n_inputs + on(FLAG_DIRECT, orders_len);
         Ok(MixModel {
             vocab: vocab as u32,
             nbits,
@@ -798,6 +848,8 @@ impl MixModel {
             run_counters: vec![[Counter::HALF; RUN_COUNTERS]; MAX_ORDERS],
             rank: (0..vocab as u32).collect(),
             unrank: (0..vocab as u32).collect(),
+            priors: vec![Counter::HALF; on(FLAG_NEW_PRIOR, orders_len << (nbits + 1))],
+            direct: vec![0; on(FLAG_DIRECT, DIRECT_SLOTS << p.table_log)],
             p,
         })
     }
@@ -890,6 +942,7 @@ struct OrderIn<'a> {
     /// Depth of the decision in the tree.
     depth: u32,
     run_class: &'a [u8; MAX_ORDERS],
+    node: usize,
 }
 
 impl MixModel {
@@ -898,15 +951,23 @@ impl MixModel {
     /// and the run counters used to `run_used`; returns the inputs written and the
     /// orders whose bit history is nonempty.
     #[inline(always)]
-    fn order_inputs<const CTX_MAPS: bool, const UNSEEN: bool>(
+    fn order_inputs<const CTX_MAPS: bool, const UNSEEN: bool, const PRIOR: bool>(
         &self,
         at: &OrderIn<'_>,
-        (inputs, states, run_used): (&mut [i32], &mut [u8; MAX_ORDERS], &mut [u8; MAX_ORDERS]),
+        (inputs, states, run_used, prior_idx): (
+            &mut [i32],
+            &mut [u8; MAX_ORDERS],
+            &mut [u8; MAX_ORDERS],
+            &mut [u32; MAX_ORDERS],
+        ),
     ) -> (usize, usize) {
         let use_det = self.p.flags & FLAG_DET != 0;
         let use_runs = self.p.flags & FLAG_RUNS != 0;
         let mut k = 0;
         let mut seen = 0;
+        let use_direct = self.p.flags & FLAG_DIRECT != 0;
+        // Whether the previous order's bit history is nonempty (none before the first).
+        let mut prev_seen = false;
         // Depth classes of the run counters (like paq8's bit-position classes).
         let depth_class = if CTX_MAPS {
             [0, 1, 2, 2, 2, 3, 3, 3][(at.depth as usize).min(7)]
@@ -917,11 +978,18 @@ impl MixModel {
             let s = self.table[self.bucket[i] + at.local];
             states[i] = s;
             let su = usize::from(s);
-            let mut st = if UNSEEN && s == 0 {
+            let mut st = if PRIOR && s == 0 {
+                let j = (i << 1 | usize::from(prev_seen)) << self.nbits | at.node;
+                prior_idx[i] = j as u32;
+                self.lg.stretch(self.priors[j].p())
+            } else if UNSEEN && s == 0 {
                 0
             } else {
                 self.lg.stretch(self.state_counters[i][su].p())
             };
+            if PRIOR {
+                prev_seen = s != 0;
+            }
             if CTX_MAPS {
                 st = st * 3 / 4;
             }
@@ -933,6 +1001,16 @@ impl MixModel {
             }
             if UNSEEN {
                 inputs[k] = if s == 0 { 256 } else { 0 };
+                k += 1;
+            }
+            if use_direct {
+                inputs[k] = if s == 0 || at.local >= DIRECT_SLOTS {
+                    0
+                } else {
+                    let e = self.direct[self.bucket[i] / 2 + at.local];
+                    let d = self.lg.stretch(u32::from(e >> 4));
+                    if CTX_MAPS { d * 3 / 4 } else { d }
+                };
                 k += 1;
             }
             if use_runs {
@@ -1011,7 +1089,7 @@ impl TokenModel for MixModel {
         let last_byte = (self.text & 255) as usize;
         let mut value = 0u32;
         let mut local = 1usize;
-        let mut inputs = [0i32; MAX_INPUTS + 1];
+        let mut inputs = [0i32; MAX_INPUTS + 1 + MAX_ORDERS];
         if let Some(s) = &mut self.ssm {
             s.prepare(&self.unrank);
         }
@@ -1019,6 +1097,7 @@ impl TokenModel for MixModel {
         let mut outs = [0i32; N_SETS];
         let mut run_class = self.run_class;
         let mut run_used = [0u8; MAX_ORDERS];
+        let mut prior_idx = [0u32; MAX_ORDERS];
         let lr0 = i64::from(self.p.lr);
         // A faster start: 4× the rate at first, 2× after 16K tokens, → 1×.
         let lr_eff = lr0 + lr0 * 3 * 16384 / (16384 + i64::from(self.n_tokens));
@@ -1027,6 +1106,8 @@ impl TokenModel for MixModel {
         let use_apm2 = self.p.flags & FLAG_APM2 != 0;
         let use_apm3 = self.p.flags & FLAG_APM3 != 0;
         let shape_mixer = self.p.flags & FLAG_SHAPE_MIXER != 0;
+        let use_prior = self.p.flags & FLAG_NEW_PRIOR != 0;
+        let use_direct = self.p.flags & FLAG_DIRECT != 0;
         let ctx_maps = self.p.flags & FLAG_CTX_MAPS != 0;
         let use_unseen = self.p.flags & FLAG_UNSEEN != 0;
         let text_mixers = self.p.flags & FLAG_TEXT_MIXERS != 0;
@@ -1080,15 +1161,25 @@ impl TokenModel for MixModel {
                 rem,
                 depth,
                 run_class: &run_class,
+                node: node as usize,
             };
-            let out = (&mut inputs[..], &mut slot_state, &mut run_used);
+            let out = (
+                &mut inputs[..],
+                &mut slot_state,
+                &mut run_used,
+                &mut prior_idx,
+            );
             // The optional inputs are const parameters, so levels without them run the
             // loop they ran before (level 1: +6% instructions with runtime checks).
-            let (mut k, seen) = match (ctx_maps, use_unseen) {
-                (false, false) => self.order_inputs::<false, false>(&oi, out),
-                (true, false) => self.order_inputs::<true, false>(&oi, out),
-                (false, true) => self.order_inputs::<false, true>(&oi, out),
-                (true, true) => self.order_inputs::<true, true>(&oi, out),
+            let (mut k, seen) = match (ctx_maps, use_unseen, use_prior) {
+                (false, false, false) => self.order_inputs::<false, false, false>(&oi, out),
+                (true, false, false) => self.order_inputs::<true, false, false>(&oi, out),
+                (false, true, false) => self.order_inputs::<false, true, false>(&oi, out),
+                (true, true, false) => self.order_inputs::<true, true, false>(&oi, out),
+                (false, false, true) => self.order_inputs::<false, false, true>(&oi, out),
+                (true, false, true) => self.order_inputs::<true, false, true>(&oi, out),
+                (false, true, true) => self.order_inputs::<false, true, true>(&oi, out),
+                (true, true, true) => self.order_inputs::<true, true, true>(&oi, out),
             };
             let o0 = node as usize;
             inputs[k] = self.lg.stretch(self.order0[o0].p());
@@ -1243,8 +1334,27 @@ impl TokenModel for MixModel {
             // A state's counter pools many contexts, so it averages over a longer window
             // (limit 255 → 1020: enwik8_1M level 5 1.7685 → 1.7677 bpb).
             let state_limit = (4 * limit).min(1023);
+            let direct_slot = use_direct && local < DIRECT_SLOTS;
             for (i, &s) in slot_state[..n_orders].iter().enumerate() {
-                self.state_counters[i][usize::from(s)].update(bit, state_limit);
+                // With the priors, a state-0 counter is never read, so it is not updated.
+                if use_prior && s == 0 {
+                    self.priors[prior_idx[i] as usize].update(bit, PRIOR_LIMIT);
+                } else {
+                    self.state_counters[i][usize::from(s)].update(bit, state_limit);
+                }
+                if direct_slot {
+                    // A new slot starts at 1/2 with count 0 (its entry may be stale).
+                    let e = &mut self.direct[self.bucket[i] / 2 + local];
+                    let (p, n) = if s == 0 {
+                        (2048, 0)
+                    } else {
+                        (i64::from(*e >> 4), usize::from(*e & 15))
+                    };
+                    let t = if bit { 4095 } else { 1 };
+                    let r = i64::from(tables::RECIP[DIRECT_COUNT[n]]);
+                    let p = (p + (((t - p) * r + (1 << 15)) >> 16)).clamp(1, 4095);
+                    *e = (p as u16) << 4 | (n + usize::from(n < 15)) as u16;
+                }
                 self.table[self.bucket[i] + local] = self.states.next(s, bit);
             }
             self.order0[o0].update(bit, limit);
@@ -1449,6 +1559,9 @@ mod tests {
             FLAG_SSE,
             FLAG_APM_COUNTS,
             FLAG_SSE | FLAG_APM_COUNTS | FLAG_APM_INTERP,
+            FLAG_NEW_PRIOR,
+            FLAG_DIRECT,
+            FLAG_NEW_PRIOR | FLAG_DIRECT | FLAG_UNSEEN | FLAG_CTX_MAPS | FLAG_RUNS,
         ] {
             let mut p = MixParams::from_list(&params).unwrap();
             p.flags = flags;
@@ -1554,6 +1667,7 @@ mod tests {
             // Without the SSM input (it refuses V > 4096; ssm_input.rs tests its bound).
             let m = MixModel::with_vocab_size(&p.to_list()[..10], MAX_VOCAB).unwrap();
             let used = m.table.capacity()
+                + m.direct.capacity() * 2
                 + m.runs.capacity() * 4
                 + m.run_counters.capacity() * RUN_COUNTERS * 4
                 + (m.rank.capacity() + m.unrank.capacity()) * 4
@@ -1562,6 +1676,7 @@ mod tests {
                 + (m.state_counters.capacity() * 256
                     + m.order0.capacity()
                     + m.novelty.capacity()
+                    + m.priors.capacity()
                     + m.matcher.counters.capacity())
                     * 4
                 + (m.mixers.iter().map(Mixer::len).sum::<usize>()
@@ -1574,8 +1689,9 @@ mod tests {
                     + m.apmx.iter().map(Apm::len).sum::<usize>())
                     * 2;
             assert!((used as u64) <= p.memory(MAX_VOCAB), "level {level}");
-            // The stride is the inputs in use, at most MAX_INPUTS (+1 with the SSM input).
-            assert!(m.mixers[0].len() <= MAX_INPUTS * SET0);
+            // The stride is the inputs in use, at most MAX_INPUTS (+ MAX_ORDERS with
+            // FLAG_DIRECT, +1 with the SSM input).
+            assert!(m.mixers[0].len() <= (MAX_INPUTS + MAX_ORDERS) * SET0);
         }
     }
 }

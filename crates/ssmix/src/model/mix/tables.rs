@@ -157,7 +157,7 @@ impl States {
 }
 
 /// Reciprocals for the adaptive counters and counting APMs: `RECIP[n] = 2^16 / (n + 1.5)`.
-const RECIP: [u32; 1024] = {
+pub(super) const RECIP: [u32; 1024] = {
     let mut r = [0; 1024];
     let mut n = 0;
     while n < 1024 {
