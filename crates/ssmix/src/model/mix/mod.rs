@@ -41,7 +41,7 @@ use super::TokenModel;
 use crate::coder::EntropyCoder;
 use crate::error::{Result, corrupt};
 use crate::tokenizer::{MAX_VOCAB, Token, Vocab};
-use ssm_input::{SsmInput, SsmList};
+use ssm_input::{SsmInput, SsmList, SsmParts};
 use tables::{Apm, Counter, Logistic, Mixer, PBITS, States};
 
 /// The most context orders a model may use.
@@ -197,6 +197,12 @@ const FLAG_TEXT_MIXERS: u32 = 1024;
 /// the weights instead; enwik8_1M level 5: rate 1 217,193 → 217,138
 /// bytes, the APM weights 217,115; with `FLAG_TEXT_MIXERS`: 216,533 → 216,358).
 const FLAG_FINAL_MIX: u32 = 2048;
+/// `flags` bit: the SSM input gets a tree-shaped head, one logistic unit per tree node on
+/// the SSM's final hidden vector, as one more mixer input (`ssm_input.rs`).
+const FLAG_SSM_TREE: u32 = 4096;
+/// `flags` bit: the SSM body trains on the tree head's loss instead of a dense softmax
+/// head, which it then does not have (no prefix-sum input; implies `FLAG_SSM_TREE`).
+const FLAG_SSM_TREE_BODY: u32 = 8192;
 /// All valid `flags` bits.
 const FLAGS_ALL: u32 = FLAG_RUNS
     | FLAG_APM2
@@ -209,7 +215,9 @@ const FLAGS_ALL: u32 = FLAG_RUNS
     | FLAG_SSE
     | FLAG_APM_COUNTS
     | FLAG_TEXT_MIXERS
-    | FLAG_FINAL_MIX;
+    | FLAG_FINAL_MIX
+    | FLAG_SSM_TREE
+    | FLAG_SSM_TREE_BODY;
 
 const TABLE_LOG: std::ops::RangeInclusive<u32> = 8..=26;
 const MATCH_LOG: std::ops::RangeInclusive<u32> = 8..=26;
@@ -376,6 +384,17 @@ impl MixParams {
             hist_log: fit(self.hist_log, bits, HIST_LOG),
             apm_log: fit(self.apm_log, bits + 1, APM_LOG),
             ..self
+        }
+    }
+
+    /// The parts of the SSM input these flags select.
+    fn ssm_parts(self) -> SsmParts {
+        let body = self.flags & FLAG_SSM_TREE_BODY != 0;
+        SsmParts {
+            dense: (!body || std::env::var_os("SSMIX_HYBRID").is_some())
+                && std::env::var_os("SSMIX_NOPREFIX").is_none(),
+            tree: body || self.flags & FLAG_SSM_TREE != 0,
+            tree_body: body,
         }
     }
 
@@ -612,6 +631,10 @@ pub(crate) struct MixModel {
     sse_mixer: Mixer,
     /// The SSM input (`MixParams::ssm`), an extra mixer input before the bias.
     ssm: Option<Box<SsmInput>>,
+    /// The parts of the SSM input in use (`MixParams::ssm_parts`).
+    ssm_parts: SsmParts,
+    tree_all: bool,
+    tree4: bool,
     /// The last tokens, most recent first.
     history: [u32; MAX_ORDER_LEN as usize],
     /// Context hashes of the orders for the current token.
@@ -732,9 +755,12 @@ impl MixModel {
             2,
             65536 / (n_final as i32 - 1),
         );
-        let ssm = match &p.ssm {
-            Some(s) => Some(Box::new(SsmInput::new(s, vocab)?)),
-            None => None,
+        let ssm_parts = p.ssm_parts();
+        let tree_all = std::env::var_os("SSMIX_TALL").is_some();
+        let n_ssm = if p.ssm.is_some() {
+            usize::from(ssm_parts.dense) + usize::from(ssm_parts.tree)
+        } else {
+            0
         };
         // Inputs actually used (the weight vectors' stride): per order, the bit history
         // and the optional deterministic, unseen and run inputs; order 0, the optional
@@ -745,7 +771,19 @@ impl MixModel {
             + usize::from(p.flags & FLAG_RUNS != 0);
         let ctx_maps = p.flags & FLAG_CTX_MAPS != 0;
         let n_inputs =
-            orders.len() * per_order + 4 + usize::from(ctx_maps) + usize::from(ssm.is_some());
+            orders.len() * per_order + 4 + usize::from(ctx_maps) + n_ssm;
+        // The tree head's features: every mixer input before it, or three.
+        let nf = if tree_all {
+            n_inputs - 2
+        } else if std::env::var_os("SSMIX_T4").is_some() {
+            4
+        } else {
+            3
+        };
+        let ssm = match &p.ssm {
+            Some(s) => Some(Box::new(SsmInput::new(s, vocab, ssm_parts, nf)?)),
+            None => None,
+        };
         let final_lr = if p.flags & FLAG_FINAL_MIX != 0 { 1 } else { 2 };
         Ok(MixModel {
             vocab: vocab as u32,
@@ -785,6 +823,9 @@ impl MixModel {
             apmx,
             sse_mixer,
             ssm,
+            ssm_parts,
+            tree_all,
+            tree4: std::env::var_os("SSMIX_T4").is_some(),
             lg,
             history: [0; MAX_ORDER_LEN as usize],
             ctx_hash: [0; MAX_ORDERS],
@@ -1011,7 +1052,7 @@ impl TokenModel for MixModel {
         let last_byte = (self.text & 255) as usize;
         let mut value = 0u32;
         let mut local = 1usize;
-        let mut inputs = [0i32; MAX_INPUTS + 1];
+        let mut inputs = [0i32; MAX_INPUTS + 2];
         if let Some(s) = &mut self.ssm {
             s.prepare(&self.unrank);
         }
@@ -1043,6 +1084,7 @@ impl TokenModel for MixModel {
         let prev_sel = (self.rank[prev as usize] >> self.nbits.saturating_sub(10)) as usize;
         let o2h = (u64::from(prev) << 16 ^ u64::from(prev2)).wrapping_mul(MIXC);
         let use_sse = self.p.flags & FLAG_SSE != 0;
+        let ssm_parts = self.ssm_parts;
         // The token-level parts of the extra APMs' contexts (FLAG_SSE).
         let sse_ctx = if use_sse {
             let shape = u64::from(self.shape & 0xffff) << 8 | (self.text & 255);
@@ -1091,7 +1133,8 @@ impl TokenModel for MixModel {
                 (true, true) => self.order_inputs::<true, true>(&oi, out),
             };
             let o0 = node as usize;
-            inputs[k] = self.lg.stretch(self.order0[o0].p());
+            let o0_st = self.lg.stretch(self.order0[o0].p());
+            inputs[k] = o0_st;
             k += 1;
             let mut nov = 0;
             if ctx_maps {
@@ -1117,13 +1160,27 @@ impl TokenModel for MixModel {
             k += 1;
             inputs[k] = mi2;
             k += 1;
-            if let Some(s) = &self.ssm {
-                // Ranks: 0-branch lo..mid, 1-branch mid..hi (clipped to V).
-                let lo = (value << 1) << rem;
-                let mid = lo + (1 << rem);
-                let hi = (lo + (2 << rem)).min(self.vocab);
-                inputs[k] = s.stretch(lo as usize, mid as usize, hi as usize);
-                k += 1;
+            if let Some(s) = &mut self.ssm {
+                let mut ps = 0;
+                if ssm_parts.dense {
+                    // Ranks: 0-branch lo..mid, 1-branch mid..hi (clipped to V).
+                    let lo = (value << 1) << rem;
+                    let mid = lo + (1 << rem);
+                    let hi = (lo + (2 << rem)).min(self.vocab);
+                    ps = s.stretch(lo as usize, mid as usize, hi as usize);
+                    inputs[k] = ps;
+                    k += 1;
+                }
+                if ssm_parts.tree {
+                    inputs[k] = if self.tree_all {
+                        s.tree_stretch(o0, &inputs[..k])
+                    } else if self.tree4 {
+                        s.tree_stretch(o0, &[o0_st, ps, mi, mi2])
+                    } else {
+                        s.tree_stretch(o0, &[o0_st, ps, mi])
+                    };
+                    k += 1;
+                }
             }
             inputs[k] = 256;
             k += 1;
@@ -1266,6 +1323,11 @@ impl TokenModel for MixModel {
             if let Some(i) = match_idx {
                 self.matcher.counters[i].update(bit, limit);
                 match_ok = (expected.unwrap_or(0) >> rem) & 1 == u32::from(bit);
+            }
+            if ssm_parts.tree
+                && let Some(s) = &mut self.ssm
+            {
+                s.learn(bit);
             }
             Mixer::update_all(&mut self.mixers[..n_mix], &inputs[..n_in], bit, lr_eff);
             if n_mix > 1 {

@@ -16,7 +16,8 @@
 
 use crate::detmath;
 use crate::error::{Result, corrupt};
-use crate::model::ssm::{GradMode, N_PARAMS, Ssm, SsmConfig};
+use crate::kernels;
+use crate::model::ssm::{GradMode, N_PARAMS, Ssm, SsmConfig, TreeDecision, TreePaths};
 use crate::tokenizer::Token;
 
 /// Largest vocabulary the SSM input accepts: its cost and memory grow with `V·d_model`
@@ -85,32 +86,179 @@ pub(crate) fn memory(list: &SsmList) -> u64 {
     })
 }
 
-/// The SSM and its per-token prefix sums.
+/// Which parts of the SSM input are in use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct SsmParts {
+    /// The prefix-sum input from the dense softmax head.
+    pub(super) dense: bool,
+    /// The tree head's input.
+    pub(super) tree: bool,
+    /// The SSM body trains on the tree head's loss (no dense head at all).
+    pub(super) tree_body: bool,
+}
+
+/// Decisions of a token the tree head keeps for the SSM body's training (at most
+/// `bits_for(SSM_MAX_VOCAB)`).
+const TREE_PATH: usize = 12;
+
+/// The tree-shaped head: one logistic unit per internal node of the token tree on the
+/// SSM's final hidden vector `h` (`D`), the node's bias and its order-0 stretch `x`:
+/// `z = w·h + b + u·x` (`kernels::dot` for `w·h`, the rest added in this order).
+/// With `FLAG_SSM_TREE` alone the units are trained online by SGD on each coded decision;
+/// with `FLAG_SSM_TREE_BODY` `w` is the SSM's own head (trained with it, see
+/// `Ssm::with_tree_head`) and only `b` and `u` learn online.
+struct TreeHead {
+    /// Per node `wd + 1 + nf` weights: `w` (`wd` = `D`, or 0 if the SSM holds it), `b`, `u`.
+    wd: usize,
+    nf: usize,
+    w: Vec<f32>,
+    lr: f32,
+    /// The current decision's node, features (`nf`) and logit (`tree_stretch`).
+    node: usize,
+    x: Vec<f32>,
+    z: f32,
+    /// Per chunk slot (the chunk index of the token being coded) its decisions.
+    path: Vec<TreeDecision>,
+    path_len: Vec<u8>,
+    /// The slot of the token being coded.
+    slot: usize,
+}
+
+impl TreeHead {
+    fn new(wd: usize, nf: usize, nodes: usize, chunk: usize) -> Self {
+        let env = |k: &str, v: f32| {
+            std::env::var(k)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(v)
+        };
+        TreeHead {
+            wd,
+            nf,
+            w: vec![0.0; nodes * (wd + 1 + nf)],
+            lr: env("SSMIX_TLR", 0.1),
+            node: 0,
+            x: vec![0.0; nf],
+            z: 0.0,
+            path: vec![TreeDecision::default(); chunk * TREE_PATH],
+            path_len: vec![0; chunk],
+            slot: 0,
+        }
+    }
+
+    /// Bytes [`TreeHead::new`] allocates.
+    fn memory(wd: usize, nodes: usize, chunk: usize) -> u64 {
+        let dec = std::mem::size_of::<TreeDecision>();
+        (4 * nodes * (wd + 2) + chunk * (TREE_PATH * dec + 1)) as u64
+    }
+}
+
+impl TreePaths for TreeHead {
+    fn path(&self, pos: usize) -> &[TreeDecision] {
+        let slot = pos + 1;
+        let n = usize::from(self.path_len[slot]);
+        &self.path[slot * TREE_PATH..slot * TREE_PATH + n]
+    }
+}
+
+/// The SSM, its per-token prefix sums and its tree head.
 pub(super) struct SsmInput {
     ssm: Ssm,
     /// `cum[r]` = sum of the quantised probabilities of the ranks `< r` (`V + 1` entries).
     cum: Vec<u32>,
+    parts: SsmParts,
+    tree: TreeHead,
 }
 
 impl SsmInput {
     /// A fresh SSM input for `vocab` tokens (error if `vocab > SSM_MAX_VOCAB`).
-    pub(super) fn new(list: &SsmList, vocab: usize) -> Result<Self> {
+    pub(super) fn new(list: &SsmList, vocab: usize, parts: SsmParts, nf: usize) -> Result<Self> {
         let cfg = parse(list)?;
         if vocab == 0 || vocab > SSM_MAX_VOCAB {
             return Err(corrupt(
                 "vocabulary too large for the mixing model's SSM input",
             ));
         }
+        let nodes = if parts.tree || parts.tree_body {
+            1 << bits_for(vocab)
+        } else {
+            0
+        };
+        let (d, chunk) = (cfg.d_model, cfg.chunk);
+        let (ssm, wd, chunk) = if parts.tree_body {
+            (Ssm::with_tree_head(cfg, vocab, parts.dense, nodes), 0, chunk)
+        } else {
+            (Ssm::new(cfg, vocab), d, 0)
+        };
         Ok(SsmInput {
-            ssm: Ssm::new(cfg, vocab),
-            cum: vec![0; vocab + 1],
+            ssm,
+            cum: vec![0; if parts.dense { vocab + 1 } else { 0 }],
+            parts,
+            tree: TreeHead::new(wd, nf, nodes, chunk),
         })
+    }
+
+    /// The tree head's logit (scaled by 256, in −2047..=2047) that the bit at tree node
+    /// `node` is 1, given the node's order-0 stretch `o0` (scaled by 256). Call once per
+    /// coded decision, before [`SsmInput::learn`].
+    #[inline]
+    pub(super) fn tree_stretch(&mut self, node: usize, feats: &[i32]) -> i32 {
+        let t = &mut self.tree;
+        let (wd, s) = (t.wd, t.wd + 1 + t.nf);
+        let row = &t.w[node * s..(node + 1) * s];
+        for (x, &f) in t.x.iter_mut().zip(feats) {
+            *x = f as f32 * (1.0 / 256.0);
+        }
+        let wh = if wd > 0 {
+            kernels::dot(&row[..wd], self.ssm.hidden())
+        } else {
+            kernels::dot(self.ssm.tree_row(node), self.ssm.hidden())
+        };
+        let z = wh + row[wd] + kernels::dot(&row[wd + 1..], &t.x);
+        t.node = node;
+        t.z = z;
+        round_clamp(256.0 * z)
+    }
+
+    /// Trains the tree head on the coded `bit` of the decision of the last
+    /// [`SsmInput::tree_stretch`], and records it for the SSM body's training.
+    #[inline]
+    pub(super) fn learn(&mut self, bit: bool) {
+        let t = &mut self.tree;
+        let (wd, s) = (t.wd, t.wd + 1 + t.nf);
+        let row = &mut t.w[t.node * s..(t.node + 1) * s];
+        if self.parts.tree_body {
+            let extra = row[wd] + kernels::dot(&row[wd + 1..], &t.x);
+            let n = usize::from(t.path_len[t.slot]);
+            if n < TREE_PATH {
+                t.path[t.slot * TREE_PATH + n] = TreeDecision {
+                    node: t.node as u32,
+                    extra,
+                    bit,
+                };
+                t.path_len[t.slot] = n as u8 + 1;
+            }
+        }
+        let err = (if bit { 1.0 } else { 0.0 }) - detmath::sigmoid(t.z);
+        let g = t.lr * err;
+        if wd > 0 {
+            kernels::axpy(g, self.ssm.hidden(), &mut row[..wd]);
+        }
+        row[wd] += g;
+        kernels::axpy(g, &t.x, &mut row[wd + 1..]);
     }
 
     /// Computes the prefix sums of the SSM's prediction for the next token. Call once per
     /// token, before its first [`SsmInput::stretch`].
     /// The sums run over the tree's order: rank `r` is token `unrank[r]`.
     pub(super) fn prepare(&mut self, unrank: &[Token]) {
+        if self.parts.tree_body {
+            self.tree.slot = self.ssm.chunk_len();
+            self.tree.path_len[self.tree.slot] = 0;
+        }
+        if !self.parts.dense {
+            return;
+        }
         // The SSM keeps `softmax(logits)` (`kernels::softmax`) for its own training.
         let probs = self.ssm.next_probs();
         let mut acc = 0u32;
@@ -128,17 +276,31 @@ impl SsmInput {
     pub(super) fn stretch(&self, lo: usize, mid: usize, hi: usize) -> i32 {
         let s0 = self.cum[mid] - self.cum[lo];
         let s1 = self.cum[hi] - self.cum[mid];
-        let x = 256.0 * detmath::ln(s1 as f32 / s0 as f32);
-        // Round half away from zero with an f32 add and a truncating conversion (no libm);
-        // |x| ≤ 256·ln(2^25) < 4500 fits an i32.
-        let h = if x < 0.0 { -0.5 } else { 0.5 };
-        ((x + h) as i32).clamp(-2047, 2047)
+        // |x| ≤ 256·ln(2^25) < 4500.
+        round_clamp(256.0 * detmath::ln(s1 as f32 / s0 as f32))
     }
 
     /// Learns the coded token.
     pub(super) fn observe(&mut self, t: Token) {
-        self.ssm.observe(t);
+        if self.parts.tree_body {
+            self.ssm.observe_tree(t, &self.tree);
+        } else {
+            self.ssm.observe(t);
+        }
     }
+}
+
+/// Bits of a token id for `vocab` tokens (as the mixing model's tree).
+fn bits_for(vocab: usize) -> u32 {
+    (usize::BITS - vocab.saturating_sub(1).leading_zeros()).max(1)
+}
+
+/// `x` rounded half away from zero (an f32 add and a truncating conversion, no libm)
+/// and clamped to ±2047; `as` saturates, so any float (NaN → 0) is safe.
+#[inline]
+fn round_clamp(x: f32) -> i32 {
+    let h = if x < 0.0 { -0.5 } else { 0.5 };
+    ((x + h) as i32).clamp(-2047, 2047)
 }
 
 #[cfg(test)]
