@@ -41,7 +41,7 @@ use super::TokenModel;
 use crate::coder::EntropyCoder;
 use crate::error::{Result, corrupt};
 use crate::tokenizer::{MAX_VOCAB, Token, Vocab};
-use ssm_input::{SsmInput, SsmList, SsmParts};
+use ssm_input::{SsmInput, SsmList};
 use tables::{Apm, Counter, Logistic, Mixer, PBITS, States};
 
 /// The most context orders a model may use.
@@ -197,12 +197,16 @@ const FLAG_TEXT_MIXERS: u32 = 1024;
 /// the weights instead; enwik8_1M level 5: rate 1 217,193 → 217,138
 /// bytes, the APM weights 217,115; with `FLAG_TEXT_MIXERS`: 216,533 → 216,358).
 const FLAG_FINAL_MIX: u32 = 2048;
-/// `flags` bit: the SSM input gets a tree-shaped head, one logistic unit per tree node on
-/// the SSM's final hidden vector, as one more mixer input (`ssm_input.rs`).
+/// `flags` bit (with the SSM input only): a tree-shaped head on the SSM, one logistic
+/// unit per tree node on the SSM's final hidden vector, a bias and the decision's
+/// order-0, SSM prefix-sum and match stretches, trained online per decision, as one more
+/// mixer input (`ssm_input.rs`, `TreeHead`). enwik8_1M level 9 (modelrt): 213,224 →
+/// 212,794 bytes at about the same speed. Measured and left out: the unit on the hidden
+/// vector and order 0 only 213,080; it replacing the prefix-sum input 213,106; the SSM
+/// body trained on the tree loss without the dense head (its rows then trained with the
+/// body's Adam) 213,509 at width 32, 213,369 at 48, 213,491 at 64; both losses on the
+/// body 213,407.
 const FLAG_SSM_TREE: u32 = 4096;
-/// `flags` bit: the SSM body trains on the tree head's loss instead of a dense softmax
-/// head, which it then does not have (no prefix-sum input; implies `FLAG_SSM_TREE`).
-const FLAG_SSM_TREE_BODY: u32 = 8192;
 /// All valid `flags` bits.
 const FLAGS_ALL: u32 = FLAG_RUNS
     | FLAG_APM2
@@ -216,8 +220,7 @@ const FLAGS_ALL: u32 = FLAG_RUNS
     | FLAG_APM_COUNTS
     | FLAG_TEXT_MIXERS
     | FLAG_FINAL_MIX
-    | FLAG_SSM_TREE
-    | FLAG_SSM_TREE_BODY;
+    | FLAG_SSM_TREE;
 
 const TABLE_LOG: std::ops::RangeInclusive<u32> = 8..=26;
 const MATCH_LOG: std::ops::RangeInclusive<u32> = 8..=26;
@@ -280,7 +283,8 @@ impl MixParams {
             // Bits 10 and 11 (text mixers, final mix), enwik8_1M: level 2 227,066 →
             // 224,997 bytes (testdata/image.png 16,468 → 16,246), level 3 221,644 →
             // 220,441 bytes, level 5 217,193 → 216,358, level 8 216,683 → 215,818.
-            flags: [17, 3167, 3167, 3167, 3711, 3967, 4095, 4095, 4095][l],
+            // Bit 12 (the SSM's tree head) only where the SSM input is (level 9).
+            flags: [17, 3167, 3167, 3167, 3711, 3967, 4095, 4095, 8191][l],
             ssm: ssm_input::level_config(level.clamp(1, 9)),
         }
     }
@@ -387,17 +391,6 @@ impl MixParams {
         }
     }
 
-    /// The parts of the SSM input these flags select.
-    fn ssm_parts(self) -> SsmParts {
-        let body = self.flags & FLAG_SSM_TREE_BODY != 0;
-        SsmParts {
-            dense: (!body || std::env::var_os("SSMIX_HYBRID").is_some())
-                && std::env::var_os("SSMIX_NOPREFIX").is_none(),
-            tree: body || self.flags & FLAG_SSM_TREE != 0,
-            tree_body: body,
-        }
-    }
-
     /// The weight sets of the final mixer.
     fn final_sets(self) -> usize {
         if self.flags & FLAG_FINAL_MIX != 0 {
@@ -464,8 +457,11 @@ impl MixParams {
         // Token tails and lengths, ranks and followers.
         let tables = tables + vocab as u64 * 12;
         let ssm = self.ssm.map_or(0, |s| {
-            // Every layer-1 weight set has one more weight.
-            ssm_input::memory(&s) + (self.layer1_sets() * 4) as u64 + SSM_INPUT_BYTES
+            // Every layer-1 weight set has one more weight, two with the tree head.
+            let tree = self.flags & FLAG_SSM_TREE != 0;
+            ssm_input::memory(&s, tree)
+                + (self.layer1_sets() * 4 * (1 + usize::from(tree))) as u64
+                + SSM_INPUT_BYTES
         });
         table
             + runs
@@ -631,10 +627,8 @@ pub(crate) struct MixModel {
     sse_mixer: Mixer,
     /// The SSM input (`MixParams::ssm`), an extra mixer input before the bias.
     ssm: Option<Box<SsmInput>>,
-    /// The parts of the SSM input in use (`MixParams::ssm_parts`).
-    ssm_parts: SsmParts,
-    tree_all: bool,
-    tree4: bool,
+    /// The SSM input has its tree head (`FLAG_SSM_TREE`).
+    ssm_tree: bool,
     /// The last tokens, most recent first.
     history: [u32; MAX_ORDER_LEN as usize],
     /// Context hashes of the orders for the current token.
@@ -755,13 +749,8 @@ impl MixModel {
             2,
             65536 / (n_final as i32 - 1),
         );
-        let ssm_parts = p.ssm_parts();
-        let tree_all = std::env::var_os("SSMIX_TALL").is_some();
-        let n_ssm = if p.ssm.is_some() {
-            usize::from(ssm_parts.dense) + usize::from(ssm_parts.tree)
-        } else {
-            0
-        };
+        let ssm_tree = p.ssm.is_some() && p.flags & FLAG_SSM_TREE != 0;
+        let n_ssm = usize::from(p.ssm.is_some()) + usize::from(ssm_tree);
         // Inputs actually used (the weight vectors' stride): per order, the bit history
         // and the optional deterministic, unseen and run inputs; order 0, the optional
         // novelty input, match (2), SSM, bias.
@@ -770,18 +759,9 @@ impl MixModel {
             + usize::from(p.flags & FLAG_UNSEEN != 0)
             + usize::from(p.flags & FLAG_RUNS != 0);
         let ctx_maps = p.flags & FLAG_CTX_MAPS != 0;
-        let n_inputs =
-            orders.len() * per_order + 4 + usize::from(ctx_maps) + n_ssm;
-        // The tree head's features: every mixer input before it, or three.
-        let nf = if tree_all {
-            n_inputs - 2
-        } else if std::env::var_os("SSMIX_T4").is_some() {
-            4
-        } else {
-            3
-        };
+        let n_inputs = orders.len() * per_order + 4 + usize::from(ctx_maps) + n_ssm;
         let ssm = match &p.ssm {
-            Some(s) => Some(Box::new(SsmInput::new(s, vocab, ssm_parts, nf)?)),
+            Some(s) => Some(Box::new(SsmInput::new(s, vocab, ssm_tree)?)),
             None => None,
         };
         let final_lr = if p.flags & FLAG_FINAL_MIX != 0 { 1 } else { 2 };
@@ -823,9 +803,7 @@ impl MixModel {
             apmx,
             sse_mixer,
             ssm,
-            ssm_parts,
-            tree_all,
-            tree4: std::env::var_os("SSMIX_T4").is_some(),
+            ssm_tree,
             lg,
             history: [0; MAX_ORDER_LEN as usize],
             ctx_hash: [0; MAX_ORDERS],
@@ -1052,6 +1030,7 @@ impl TokenModel for MixModel {
         let last_byte = (self.text & 255) as usize;
         let mut value = 0u32;
         let mut local = 1usize;
+        // Room for the SSM input and its tree head's (`FLAG_SSM_TREE`).
         let mut inputs = [0i32; MAX_INPUTS + 2];
         if let Some(s) = &mut self.ssm {
             s.prepare(&self.unrank);
@@ -1084,7 +1063,7 @@ impl TokenModel for MixModel {
         let prev_sel = (self.rank[prev as usize] >> self.nbits.saturating_sub(10)) as usize;
         let o2h = (u64::from(prev) << 16 ^ u64::from(prev2)).wrapping_mul(MIXC);
         let use_sse = self.p.flags & FLAG_SSE != 0;
-        let ssm_parts = self.ssm_parts;
+        let ssm_tree = self.ssm_tree;
         // The token-level parts of the extra APMs' contexts (FLAG_SSE).
         let sse_ctx = if use_sse {
             let shape = u64::from(self.shape & 0xffff) << 8 | (self.text & 255);
@@ -1161,24 +1140,15 @@ impl TokenModel for MixModel {
             inputs[k] = mi2;
             k += 1;
             if let Some(s) = &mut self.ssm {
-                let mut ps = 0;
-                if ssm_parts.dense {
-                    // Ranks: 0-branch lo..mid, 1-branch mid..hi (clipped to V).
-                    let lo = (value << 1) << rem;
-                    let mid = lo + (1 << rem);
-                    let hi = (lo + (2 << rem)).min(self.vocab);
-                    ps = s.stretch(lo as usize, mid as usize, hi as usize);
-                    inputs[k] = ps;
-                    k += 1;
-                }
-                if ssm_parts.tree {
-                    inputs[k] = if self.tree_all {
-                        s.tree_stretch(o0, &inputs[..k])
-                    } else if self.tree4 {
-                        s.tree_stretch(o0, &[o0_st, ps, mi, mi2])
-                    } else {
-                        s.tree_stretch(o0, &[o0_st, ps, mi])
-                    };
+                // Ranks: 0-branch lo..mid, 1-branch mid..hi (clipped to V).
+                let lo = (value << 1) << rem;
+                let mid = lo + (1 << rem);
+                let hi = (lo + (2 << rem)).min(self.vocab);
+                let ps = s.stretch(lo as usize, mid as usize, hi as usize);
+                inputs[k] = ps;
+                k += 1;
+                if ssm_tree {
+                    inputs[k] = s.tree_stretch(o0, [o0_st, ps, mi]);
                     k += 1;
                 }
             }
@@ -1324,9 +1294,7 @@ impl TokenModel for MixModel {
                 self.matcher.counters[i].update(bit, limit);
                 match_ok = (expected.unwrap_or(0) >> rem) & 1 == u32::from(bit);
             }
-            if ssm_parts.tree
-                && let Some(s) = &mut self.ssm
-            {
+            if ssm_tree && let Some(s) = &mut self.ssm {
                 s.learn(bit);
             }
             Mixer::update_all(&mut self.mixers[..n_mix], &inputs[..n_in], bit, lr_eff);

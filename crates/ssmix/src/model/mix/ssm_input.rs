@@ -12,12 +12,16 @@
 //! IEEE division). After the token is coded the SSM observes it (and trains every
 //! `chunk` tokens).
 //!
+//! With `FLAG_SSM_TREE` a tree-shaped head adds a second input per decision: a small
+//! logistic unit per tree node on the SSM's final hidden vector and three of the
+//! decision's other stretches, trained online (see `TreeHead`).
+//!
 //! Specified in `docs/FORMAT.md` §7.14a.
 
 use crate::detmath;
 use crate::error::{Result, corrupt};
 use crate::kernels;
-use crate::model::ssm::{GradMode, N_PARAMS, Ssm, SsmConfig, TreeDecision, TreePaths};
+use crate::model::ssm::{GradMode, N_PARAMS, Ssm, SsmConfig};
 use crate::tokenizer::Token;
 
 /// Largest vocabulary the SSM input accepts: its cost and memory grow with `V·d_model`
@@ -79,186 +83,128 @@ pub(crate) fn parse(list: &SsmList) -> Result<SsmConfig> {
     SsmConfig::from_params(list)
 }
 
-/// Upper bound on the bytes the SSM input allocates (vocabulary at most `SSM_MAX_VOCAB`).
-pub(crate) fn memory(list: &SsmList) -> u64 {
+/// Upper bound on the bytes the SSM input allocates (vocabulary at most `SSM_MAX_VOCAB`),
+/// with the tree head if `tree`.
+pub(crate) fn memory(list: &SsmList, tree: bool) -> u64 {
     parse(list).map_or(0, |cfg| {
-        cfg.memory_estimate(SSM_MAX_VOCAB) + 8 * SSM_MAX_VOCAB as u64 + 64
+        let head = if tree {
+            TreeHead::memory(cfg.d_model, tree_nodes(SSM_MAX_VOCAB))
+        } else {
+            0
+        };
+        cfg.memory_estimate(SSM_MAX_VOCAB) + 8 * SSM_MAX_VOCAB as u64 + 64 + head
     })
 }
 
-/// Which parts of the SSM input are in use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct SsmParts {
-    /// The prefix-sum input from the dense softmax head.
-    pub(super) dense: bool,
-    /// The tree head's input.
-    pub(super) tree: bool,
-    /// The SSM body trains on the tree head's loss (no dense head at all).
-    pub(super) tree_body: bool,
-}
+/// Features of a tree-head unit besides the SSM's hidden vector: the node's order-0
+/// stretch, the SSM's prefix-sum stretch and the match model's stretch (scaled by 256
+/// as mixer inputs). More were measured and left out (enwik8_1M level 9, modelrt): the
+/// match confidence as a fourth 212,785 bytes (−9), all mixer inputs 212,882 (+88).
+pub(super) const TREE_FEATURES: usize = 3;
 
-/// Decisions of a token the tree head keeps for the SSM body's training (at most
-/// `bits_for(SSM_MAX_VOCAB)`).
-const TREE_PATH: usize = 12;
+/// Learning rate of the tree head's units (enwik8_1M level 9, modelrt, with the three
+/// features: 0.06 212,796 bytes, 0.1 212,794; with the order-0 feature alone: 0.002
+/// 213,191, 0.01 213,168, 0.03 213,080, 0.08 212,970).
+const TREE_LR: f32 = 0.1;
 
-/// The tree-shaped head: one logistic unit per internal node of the token tree on the
-/// SSM's final hidden vector `h` (`D`), the node's bias and its order-0 stretch `x`:
-/// `z = w·h + b + u·x` (`kernels::dot` for `w·h`, the rest added in this order).
-/// With `FLAG_SSM_TREE` alone the units are trained online by SGD on each coded decision;
-/// with `FLAG_SSM_TREE_BODY` `w` is the SSM's own head (trained with it, see
-/// `Ssm::with_tree_head`) and only `b` and `u` learn online.
+/// The tree-shaped head (`FLAG_SSM_TREE`): one logistic unit per internal node of the
+/// token tree (indexed like the model's `order0` counters, `(1 << depth) | prefix`) on
+/// the SSM's final hidden vector `h` (`D`), a bias and the features `x`
+/// (`TREE_FEATURES`, each stretch / 256): `z = dot(w, h) + b + dot(u, x)`
+/// (`kernels::dot`, lane sums, added in this order). After each coded decision plain
+/// SGD: with `g = TREE_LR·(bit − σ(z))`, `w += g·h`, `b += g`, `u += g·x` (`kernels::axpy`,
+/// `detmath::sigmoid`). Weights start at 0.
 struct TreeHead {
-    /// Per node `wd + 1 + nf` weights: `w` (`wd` = `D`, or 0 if the SSM holds it), `b`, `u`.
-    wd: usize,
-    nf: usize,
+    /// Per node `D + 1 + TREE_FEATURES` weights: `w`, `b`, `u`.
     w: Vec<f32>,
-    lr: f32,
-    /// The current decision's node, features (`nf`) and logit (`tree_stretch`).
+    d: usize,
+    /// The current decision's node, features and logit (`tree_stretch`).
     node: usize,
-    x: Vec<f32>,
+    x: [f32; TREE_FEATURES],
     z: f32,
-    /// Per chunk slot (the chunk index of the token being coded) its decisions.
-    path: Vec<TreeDecision>,
-    path_len: Vec<u8>,
-    /// The slot of the token being coded.
-    slot: usize,
 }
 
 impl TreeHead {
-    fn new(wd: usize, nf: usize, nodes: usize, chunk: usize) -> Self {
-        let env = |k: &str, v: f32| {
-            std::env::var(k)
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(v)
-        };
+    fn new(d: usize, nodes: usize) -> Self {
         TreeHead {
-            wd,
-            nf,
-            w: vec![0.0; nodes * (wd + 1 + nf)],
-            lr: env("SSMIX_TLR", 0.1),
+            w: vec![0.0; nodes * (d + 1 + TREE_FEATURES)],
+            d,
             node: 0,
-            x: vec![0.0; nf],
+            x: [0.0; TREE_FEATURES],
             z: 0.0,
-            path: vec![TreeDecision::default(); chunk * TREE_PATH],
-            path_len: vec![0; chunk],
-            slot: 0,
         }
     }
 
     /// Bytes [`TreeHead::new`] allocates.
-    fn memory(wd: usize, nodes: usize, chunk: usize) -> u64 {
-        let dec = std::mem::size_of::<TreeDecision>();
-        (4 * nodes * (wd + 2) + chunk * (TREE_PATH * dec + 1)) as u64
+    fn memory(d: usize, nodes: usize) -> u64 {
+        4 * (nodes * (d + 1 + TREE_FEATURES)) as u64
     }
 }
 
-impl TreePaths for TreeHead {
-    fn path(&self, pos: usize) -> &[TreeDecision] {
-        let slot = pos + 1;
-        let n = usize::from(self.path_len[slot]);
-        &self.path[slot * TREE_PATH..slot * TREE_PATH + n]
-    }
-}
-
-/// The SSM, its per-token prefix sums and its tree head.
+/// The SSM, its per-token prefix sums and its optional tree head.
 pub(super) struct SsmInput {
     ssm: Ssm,
     /// `cum[r]` = sum of the quantised probabilities of the ranks `< r` (`V + 1` entries).
     cum: Vec<u32>,
-    parts: SsmParts,
+    /// The tree head (no nodes without `FLAG_SSM_TREE`).
     tree: TreeHead,
 }
 
 impl SsmInput {
-    /// A fresh SSM input for `vocab` tokens (error if `vocab > SSM_MAX_VOCAB`).
-    pub(super) fn new(list: &SsmList, vocab: usize, parts: SsmParts, nf: usize) -> Result<Self> {
+    /// A fresh SSM input for `vocab` tokens (error if `vocab > SSM_MAX_VOCAB`), with the
+    /// tree head if `tree`.
+    pub(super) fn new(list: &SsmList, vocab: usize, tree: bool) -> Result<Self> {
         let cfg = parse(list)?;
         if vocab == 0 || vocab > SSM_MAX_VOCAB {
             return Err(corrupt(
                 "vocabulary too large for the mixing model's SSM input",
             ));
         }
-        let nodes = if parts.tree || parts.tree_body {
-            1 << bits_for(vocab)
-        } else {
-            0
-        };
-        let (d, chunk) = (cfg.d_model, cfg.chunk);
-        let (ssm, wd, chunk) = if parts.tree_body {
-            (Ssm::with_tree_head(cfg, vocab, parts.dense, nodes), 0, chunk)
-        } else {
-            (Ssm::new(cfg, vocab), d, 0)
-        };
+        let nodes = if tree { tree_nodes(vocab) } else { 0 };
+        let d = cfg.d_model;
         Ok(SsmInput {
-            ssm,
-            cum: vec![0; if parts.dense { vocab + 1 } else { 0 }],
-            parts,
-            tree: TreeHead::new(wd, nf, nodes, chunk),
+            ssm: Ssm::new(cfg, vocab),
+            cum: vec![0; vocab + 1],
+            tree: TreeHead::new(d, nodes),
         })
     }
 
     /// The tree head's logit (scaled by 256, in −2047..=2047) that the bit at tree node
-    /// `node` is 1, given the node's order-0 stretch `o0` (scaled by 256). Call once per
-    /// coded decision, before [`SsmInput::learn`].
+    /// `node` is 1, given the decision's features (see `TREE_FEATURES`). Call once per
+    /// coded decision, then [`SsmInput::learn`] with its bit.
     #[inline]
-    pub(super) fn tree_stretch(&mut self, node: usize, feats: &[i32]) -> i32 {
+    pub(super) fn tree_stretch(&mut self, node: usize, feats: [i32; TREE_FEATURES]) -> i32 {
         let t = &mut self.tree;
-        let (wd, s) = (t.wd, t.wd + 1 + t.nf);
+        let (d, s) = (t.d, t.d + 1 + TREE_FEATURES);
         let row = &t.w[node * s..(node + 1) * s];
-        for (x, &f) in t.x.iter_mut().zip(feats) {
+        for (x, f) in t.x.iter_mut().zip(feats) {
             *x = f as f32 * (1.0 / 256.0);
         }
-        let wh = if wd > 0 {
-            kernels::dot(&row[..wd], self.ssm.hidden())
-        } else {
-            kernels::dot(self.ssm.tree_row(node), self.ssm.hidden())
-        };
-        let z = wh + row[wd] + kernels::dot(&row[wd + 1..], &t.x);
+        let z =
+            kernels::dot(&row[..d], self.ssm.hidden()) + row[d] + kernels::dot(&row[d + 1..], &t.x);
         t.node = node;
         t.z = z;
         round_clamp(256.0 * z)
     }
 
-    /// Trains the tree head on the coded `bit` of the decision of the last
-    /// [`SsmInput::tree_stretch`], and records it for the SSM body's training.
+    /// Trains the tree head on the coded `bit` of the last [`SsmInput::tree_stretch`].
     #[inline]
     pub(super) fn learn(&mut self, bit: bool) {
         let t = &mut self.tree;
-        let (wd, s) = (t.wd, t.wd + 1 + t.nf);
+        let (d, s) = (t.d, t.d + 1 + TREE_FEATURES);
         let row = &mut t.w[t.node * s..(t.node + 1) * s];
-        if self.parts.tree_body {
-            let extra = row[wd] + kernels::dot(&row[wd + 1..], &t.x);
-            let n = usize::from(t.path_len[t.slot]);
-            if n < TREE_PATH {
-                t.path[t.slot * TREE_PATH + n] = TreeDecision {
-                    node: t.node as u32,
-                    extra,
-                    bit,
-                };
-                t.path_len[t.slot] = n as u8 + 1;
-            }
-        }
         let err = (if bit { 1.0 } else { 0.0 }) - detmath::sigmoid(t.z);
-        let g = t.lr * err;
-        if wd > 0 {
-            kernels::axpy(g, self.ssm.hidden(), &mut row[..wd]);
-        }
-        row[wd] += g;
-        kernels::axpy(g, &t.x, &mut row[wd + 1..]);
+        let g = TREE_LR * err;
+        let (w, rest) = row.split_at_mut(d);
+        kernels::axpy(g, self.ssm.hidden(), w);
+        rest[0] += g;
+        kernels::axpy(g, &t.x, &mut rest[1..]);
     }
 
     /// Computes the prefix sums of the SSM's prediction for the next token. Call once per
     /// token, before its first [`SsmInput::stretch`].
     /// The sums run over the tree's order: rank `r` is token `unrank[r]`.
     pub(super) fn prepare(&mut self, unrank: &[Token]) {
-        if self.parts.tree_body {
-            self.tree.slot = self.ssm.chunk_len();
-            self.tree.path_len[self.tree.slot] = 0;
-        }
-        if !self.parts.dense {
-            return;
-        }
         // The SSM keeps `softmax(logits)` (`kernels::softmax`) for its own training.
         let probs = self.ssm.next_probs();
         let mut acc = 0u32;
@@ -282,17 +228,14 @@ impl SsmInput {
 
     /// Learns the coded token.
     pub(super) fn observe(&mut self, t: Token) {
-        if self.parts.tree_body {
-            self.ssm.observe_tree(t, &self.tree);
-        } else {
-            self.ssm.observe(t);
-        }
+        self.ssm.observe(t);
     }
 }
 
-/// Bits of a token id for `vocab` tokens (as the mixing model's tree).
-fn bits_for(vocab: usize) -> u32 {
-    (usize::BITS - vocab.saturating_sub(1).leading_zeros()).max(1)
+/// Nodes of the token tree for `vocab` tokens: `2^bits`, `bits` those of a token id
+/// (as the mixing model's `bits_for`).
+fn tree_nodes(vocab: usize) -> usize {
+    1 << (usize::BITS - vocab.saturating_sub(1).leading_zeros()).max(1)
 }
 
 /// `x` rounded half away from zero (an f32 add and a truncating conversion, no libm)
@@ -331,7 +274,7 @@ mod tests {
     #[test]
     fn prefix_sums_match_the_softmax() {
         let v = 300;
-        let mut s = SsmInput::new(&small_list(), v).unwrap();
+        let mut s = SsmInput::new(&small_list(), v, false).unwrap();
         let mut seed = 11;
         for _ in 0..100 {
             let t = (splitmix(&mut seed) % v as u64) as Token;
@@ -366,13 +309,13 @@ mod tests {
     fn uniform_before_the_first_token_and_deterministic() {
         let v = 10;
         let ident: Vec<Token> = (0..v as Token).collect();
-        let mut a = SsmInput::new(&small_list(), v).unwrap();
+        let mut a = SsmInput::new(&small_list(), v, false).unwrap();
         a.prepare(&ident);
         // Uniform: 2 ids against 3 ids.
         let want = (256.0 * (1.5f64).ln()).round() as i32;
         assert!((a.stretch(0, 2, 5) - want).abs() <= 1);
         assert_eq!(a.stretch(0, 5, 10), 0);
-        let mut b = SsmInput::new(&small_list(), v).unwrap();
+        let mut b = SsmInput::new(&small_list(), v, false).unwrap();
         let mut seed = 5;
         let mut seen = std::collections::HashSet::new();
         for _ in 0..200 {
@@ -392,14 +335,15 @@ mod tests {
     #[test]
     fn rejects_bad_settings_and_vocabularies() {
         let good = small_list();
-        assert!(SsmInput::new(&good, SSM_MAX_VOCAB).is_ok());
-        assert!(SsmInput::new(&good, SSM_MAX_VOCAB + 1).is_err());
-        assert!(SsmInput::new(&good, 0).is_err());
+        assert!(SsmInput::new(&good, SSM_MAX_VOCAB, false).is_ok());
+        assert!(SsmInput::new(&good, SSM_MAX_VOCAB + 1, true).is_err());
+        assert!(SsmInput::new(&good, 0, true).is_err());
         let mut bad = good;
         bad[0] = 0;
-        assert!(SsmInput::new(&bad, 256).is_err());
-        assert_eq!(memory(&bad), 0);
-        assert!(memory(&good) > 0);
+        assert!(SsmInput::new(&bad, 256, true).is_err());
+        assert_eq!(memory(&bad, true), 0);
+        assert!(memory(&good, true) > memory(&good, false));
+        assert!(memory(&good, false) > 0);
         // Through the mixing model's parameter list: 10 entries (off) or 10 + N_PARAMS.
         let mut p = MixParams::for_level(5);
         p.ssm = Some(good);
@@ -412,7 +356,9 @@ mod tests {
         assert!(MixParams::from_list(&bad_list).is_err());
         bad_list[10] = 600;
         assert!(MixParams::from_list(&bad_list).is_err());
-        assert!(p.memory(MAX_VOCAB) > MixParams::for_level(5).memory(MAX_VOCAB) + memory(&good));
+        assert!(
+            p.memory(MAX_VOCAB) > MixParams::for_level(5).memory(MAX_VOCAB) + memory(&good, false)
+        );
         assert!(MixModel::with_vocab_size(&list, SSM_MAX_VOCAB + 1).is_err());
     }
 

@@ -5,9 +5,9 @@
 //! recurrence. In [`GradMode::Bptt`] the gradients of `h_{t-1}` and of the earlier
 //! convolution inputs are carried back through the whole chunk.
 
-use super::{A_LOG_MAX, Dims, GradMode, Ssm, TreePaths};
+use super::{A_LOG_MAX, Dims, GradMode, Ssm};
 use crate::detmath::{sigmoid, sigmoid_x8, silu, silu_x8};
-use crate::kernels::{axpy, dot, matvec_t_accumulate, matvec_t_batch, outer_accumulate};
+use crate::kernels::{matvec_t_accumulate, matvec_t_batch, outer_accumulate};
 use wide::f32x8;
 
 /// Preallocated buffers of the backward pass.
@@ -133,7 +133,7 @@ fn head_row<const K: usize>(out: &mut [f32], dl: &[f32], fu: &[f32], r: usize, v
 /// Adds the gradient of the loss whose logit gradients are in `s.probs` (positions
 /// `0..npos`) to `s.g`, walking positions backwards.
 #[inline(never)]
-pub(super) fn backward(s: &mut Ssm, npos: usize, paths: Option<&dyn TreePaths>) {
+pub(super) fn backward(s: &mut Ssm, npos: usize) {
     let Dims {
         d,
         e,
@@ -141,7 +141,7 @@ pub(super) fn backward(s: &mut Ssm, npos: usize, paths: Option<&dyn TreePaths>) 
         k,
         p,
         l: nl,
-        vh: v,
+        v,
         ..
     } = s.dims;
     let km = k - 1;
@@ -149,35 +149,20 @@ pub(super) fn backward(s: &mut Ssm, npos: usize, paths: Option<&dyn TreePaths>) 
     let (w, g, acts, bw, lay) = (&s.w, &mut s.g, &s.acts, &mut s.bw, &s.lay);
     bw.dh.fill(0.0);
     bw.dconv.fill(0.0);
-    if s.dense {
-        head_gradient(
-            &mut g[lay.head..lay.head + v * d],
-            &s.probs[..npos * v],
-            &acts.fu[..npos * d],
-            v,
-            d,
-        );
-        // Head input gradients of all positions in one pass over the head.
-        matvec_t_batch(
-            &w[lay.head..lay.head + v * d],
-            d,
-            &s.probs[..npos * v],
-            &mut bw.du_head[..npos * d],
-        );
-    } else {
-        bw.du_head[..npos * d].fill(0.0);
-    }
-    if let Some(paths) = paths {
-        tree_gradients(
-            w,
-            g,
-            lay.tree,
-            &acts.fu[..npos * d],
-            &mut bw.du_head[..npos * d],
-            d,
-            paths,
-        );
-    }
+    head_gradient(
+        &mut g[lay.head..lay.head + v * d],
+        &s.probs[..npos * v],
+        &acts.fu[..npos * d],
+        v,
+        d,
+    );
+    // Head input gradients of all positions in one pass over the head.
+    matvec_t_batch(
+        &w[lay.head..lay.head + v * d],
+        d,
+        &s.probs[..npos * v],
+        &mut bw.du_head[..npos * d],
+    );
     for t in (0..npos).rev() {
         // Final LayerNorm.
         bw.du.copy_from_slice(&bw.du_head[t * d..(t + 1) * d]);
@@ -315,36 +300,6 @@ pub(super) fn backward(s: &mut Ssm, npos: usize, paths: Option<&dyn TreePaths>) 
         let row = &mut g[lay.emb + tok * d..lay.emb + (tok + 1) * d];
         for (r, &x) in row.iter_mut().zip(&bw.dx) {
             *r += x;
-        }
-    }
-}
-
-/// Adds the gradient of the tree head's loss, averaged over the `T` positions of `fu`
-/// (`T × D`): position `t`'s loss is `Σ −ln P(bit)` over the decisions of
-/// `paths.path(t)`, `P(1) = σ(z)`, `z = dot(row, fu_t) + extra` with `row` the decision's
-/// node's row of the tree head at `w[tree..]`. Per decision, in path order,
-/// `e = (σ(z) − bit)·(1/T)`; the row's gradient gets `e·fu_t` and `du_t` gets `e·row`
-/// added (`axpy`).
-pub(super) fn tree_gradients(
-    w: &[f32],
-    g: &mut [f32],
-    tree: usize,
-    fu: &[f32],
-    du: &mut [f32],
-    d: usize,
-    paths: &dyn TreePaths,
-) {
-    let npos = fu.len() / d;
-    let inv_n = 1.0 / npos as f32;
-    for t in 0..npos {
-        let (f, out) = (&fu[t * d..(t + 1) * d], &mut du[t * d..(t + 1) * d]);
-        for dec in paths.path(t) {
-            let r = tree + dec.node as usize * d;
-            let row = &w[r..r + d];
-            let z = dot(row, f) + dec.extra;
-            let e = (sigmoid(z) - if dec.bit { 1.0 } else { 0.0 }) * inv_n;
-            axpy(e, f, &mut g[r..r + d]);
-            axpy(e, row, out);
         }
     }
 }

@@ -233,7 +233,7 @@ pub(super) fn step(
         fu,
     );
     if let Some(logits) = logits {
-        matvec(&w[lay.head..lay.head + dm.vh * d], d, fu, logits);
+        matvec(&w[lay.head..lay.head + dm.v * d], d, fu, logits);
     }
 }
 

@@ -98,6 +98,5 @@ pub(super) fn init_params(dm: &Dims, lay: &Layout, seed: u64, w: &mut [f32]) {
     }
     w[lay.lnf_g..lay.lnf_g + d].fill(1.0);
     w[lay.lnf_b..lay.lnf_b + d].fill(0.0);
-    rng.fill(&mut w[lay.head..lay.head + dm.vh * d], WEIGHT_STD);
-    rng.fill(&mut w[lay.tree..lay.tree + dm.nt * d], WEIGHT_STD);
+    rng.fill(&mut w[lay.head..lay.head + v * d], WEIGHT_STD);
 }

@@ -214,20 +214,13 @@ impl SsmConfig {
     /// Upper bound on the bytes an [`Ssm`] of this configuration allocates for a
     /// vocabulary of `vocab_len` tokens (checked against memory limits before building).
     pub(crate) fn memory_estimate(&self, vocab_len: usize) -> u64 {
-        self.memory_estimate_head(vocab_len, true, 0)
-    }
-
-    /// [`SsmConfig::memory_estimate`] of a model with or without the dense head and with
-    /// a tree head of `tree_nodes` rows (0: none), see [`Ssm::with_tree_head`].
-    pub(crate) fn memory_estimate_head(&self, vocab_len: usize, dense: bool, tree_nodes: usize) -> u64 {
-        let dims = Dims::new(self, vocab_len, dense, tree_nodes);
-        let dense = dims.vh as u64;
+        let dims = Dims::new(self, vocab_len);
         let params = Layout::new(&dims).total as u64;
         let floats = 4 * params // weights, gradients, Adam m and v
-            + (dims.c as u64) * dense // per-position probabilities
+            + (dims.c as u64) * dims.v as u64 // per-position probabilities
             + (dims.c as u64 + 1) * Acts::floats_per_position(&dims) as u64
             + 4 * State::floats(&dims) as u64
-            + 2 * dense + dims.d as u64 // logits, their softmax, the hidden vector
+            + 2 * dims.v as u64 + dims.d as u64 // logits, their softmax, the hidden vector
             // Backward scratch: per-position head input gradients, BPTT state and
             // convolution gradients, and the per-layer vectors.
             + (dims.c * dims.d + State::floats(&dims) + 8 * dims.e + 4 * dims.d + dims.p) as u64;
@@ -252,16 +245,12 @@ struct Dims {
     l: usize,
     /// Vocabulary size.
     v: usize,
-    /// Rows of the dense head: `v`, or 0 without it.
-    vh: usize,
-    /// Rows of the tree head (0: none, see [`Ssm::with_tree_head`]).
-    nt: usize,
     /// Chunk length.
     c: usize,
 }
 
 impl Dims {
-    fn new(cfg: &SsmConfig, vocab_len: usize, dense: bool, tree_nodes: usize) -> Self {
+    fn new(cfg: &SsmConfig, vocab_len: usize) -> Self {
         Dims {
             d: cfg.d_model,
             e: cfg.d_inner(),
@@ -270,8 +259,6 @@ impl Dims {
             p: 2 * cfg.d_state + 1,
             l: cfg.n_layers,
             v: vocab_len,
-            vh: if dense { vocab_len } else { 0 },
-            nt: tree_nodes,
             c: cfg.chunk,
         }
     }
@@ -308,11 +295,8 @@ struct Layout {
     layers: Vec<LayerOff>,
     lnf_g: usize,
     lnf_b: usize,
-    /// `V × D`, row per token (token-major, so `matvec` yields the logits); empty without
-    /// the dense head.
+    /// `V × D`, row per token (token-major, so `matvec` yields the logits).
     head: usize,
-    /// The tree head, a row per tree node (`nt × D`).
-    tree: usize,
     total: usize,
 }
 
@@ -326,8 +310,6 @@ impl Layout {
             p,
             l,
             v,
-            vh,
-            nt,
             ..
         } = *dm;
         let mut at = 0usize;
@@ -354,35 +336,16 @@ impl Layout {
             .collect();
         let lnf_g = take(d);
         let lnf_b = take(d);
-        let head = take(vh * d);
-        let tree = take(nt * d);
+        let head = take(v * d);
         Layout {
             emb,
             layers,
             lnf_g,
             lnf_b,
             head,
-            tree,
             total: at,
         }
     }
-}
-
-/// One binary decision of a token tree, as a tree head trains on it: the node (its head
-/// row), the part of the decision's logit that does not come from the SSM
-/// (`z = row·h + extra`), and the coded bit.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct TreeDecision {
-    pub(crate) node: u32,
-    pub(crate) extra: f32,
-    pub(crate) bit: bool,
-}
-
-/// The decisions a tree-head [`Ssm`] trains on.
-pub(crate) trait TreePaths {
-    /// The decisions that coded the chunk's token `pos + 1` (the target of chunk
-    /// position `pos`).
-    fn path(&self, pos: usize) -> &[TreeDecision];
 }
 
 /// The online SSM: call [`Ssm::logits`] for the prediction of the next token, then
@@ -427,8 +390,6 @@ pub(crate) struct Ssm {
     cur_probs: Vec<f32>,
     /// The final hidden vector (final LayerNorm output) the prediction came from (`D`).
     hidden: Vec<f32>,
-    /// The model has the dense softmax head.
-    dense: bool,
     /// Tokens of the current chunk.
     chunk: Vec<Token>,
     /// Tests: recompute the first training pass instead of reusing the inference steps.
@@ -439,25 +400,8 @@ pub(crate) struct Ssm {
 impl Ssm {
     /// A freshly initialised model for a vocabulary of `vocab_len` tokens.
     pub(crate) fn new(cfg: SsmConfig, vocab_len: usize) -> Self {
-        Self::with_tree_head(cfg, vocab_len, true, 0)
-    }
-
-    /// A model with a tree head: one row per node of a binary token tree (`nodes`
-    /// rows), with or without the dense head (`dense`). The caller forms each decision's
-    /// logit from a tree row and the hidden vector ([`Ssm::tree_row`], [`Ssm::hidden`]),
-    /// and training adds the loss `Σ −ln σ(±z)` over the decisions given to
-    /// [`Ssm::observe_tree`] to the dense head's cross-entropy (if any). Without the
-    /// dense head the model computes no logits. The same seed gives the same embedding,
-    /// layers and dense head as [`Ssm::new`].
-    pub(crate) fn with_tree_head(
-        cfg: SsmConfig,
-        vocab_len: usize,
-        dense: bool,
-        nodes: usize,
-    ) -> Self {
         assert!(vocab_len >= 1, "empty vocabulary");
-        let dims = Dims::new(&cfg, vocab_len, dense, nodes);
-        let vd = dims.vh;
+        let dims = Dims::new(&cfg, vocab_len);
         let lay = Layout::new(&dims);
         let mut w = vec![0.0f32; lay.total];
         init::init_params(&dims, &lay, cfg.seed, &mut w);
@@ -475,12 +419,11 @@ impl Ssm {
             work: State::new(&dims),
             acts: Acts::new(&dims, dims.c),
             inf: Acts::new(&dims, 1),
-            probs: vec![0.0; dims.c * vd],
+            probs: vec![0.0; dims.c * dims.v],
             bw: backward::Scratch::new(&dims),
-            logits: vec![0.0; vd],
-            cur_probs: vec![1.0 / dims.v as f32; vd],
+            logits: vec![0.0; dims.v],
+            cur_probs: vec![1.0 / dims.v as f32; dims.v],
             hidden: vec![0.0; dims.d],
-            dense,
             chunk: Vec::with_capacity(dims.c),
             #[cfg(test)]
             no_reuse: false,
@@ -508,39 +451,16 @@ impl Ssm {
         &self.cur_probs
     }
 
-    /// The final hidden vector of the prediction for the next token (`d_model` floats,
-    /// zero before the first token).
+    /// The final hidden vector (output of the final LayerNorm, the head's input) of the
+    /// prediction for the next token: `d_model` floats, zero before the first token.
     pub(crate) fn hidden(&self) -> &[f32] {
         &self.hidden
-    }
-
-    /// Row `node` of the tree head (`d_model` floats).
-    pub(crate) fn tree_row(&self, node: usize) -> &[f32] {
-        let d = self.dims.d;
-        &self.w[self.lay.tree + node * d..self.lay.tree + (node + 1) * d]
-    }
-
-    /// Tokens collected in the current chunk: the next observed token becomes the
-    /// chunk's token of this index (trained on as the target of position index − 1 when
-    /// the index is at least 1).
-    pub(crate) fn chunk_len(&self) -> usize {
-        self.chunk.len()
     }
 
     /// Runs the model on `token` (which must be `< vocab_len`): advances the state and sets
     /// [`Ssm::logits`] to the prediction of the following token. Every `chunk` tokens it
     /// trains on the chunk and replaces state and logits by the post-training ones.
     pub(crate) fn observe(&mut self, token: Token) {
-        self.observe_impl(token, None);
-    }
-
-    /// [`Ssm::observe`] for a tree head: training uses the decisions of `paths`.
-    pub(crate) fn observe_tree(&mut self, token: Token, paths: &dyn TreePaths) {
-        self.observe_impl(token, Some(paths));
-    }
-
-    fn observe_impl(&mut self, token: Token, loss: Option<&dyn TreePaths>) {
-        debug_assert_eq!(loss.is_some(), self.dims.nt > 0, "tree head iff paths");
         if self.chunk.is_empty() {
             self.start.copy_from(&self.live);
         }
@@ -561,18 +481,17 @@ impl Ssm {
             token as usize,
             &mut self.acts,
             t,
-            self.dense.then_some(&mut self.logits[..]),
+            Some(&mut self.logits),
         );
         let d = self.dims.d;
-        self.hidden.copy_from_slice(&self.acts.fu[t * d..(t + 1) * d]);
-        if self.dense {
-            let v = self.dims.v;
-            kernels::softmax(&self.logits, &mut self.cur_probs);
-            self.probs[t * v..(t + 1) * v].copy_from_slice(&self.cur_probs);
-        }
+        self.hidden
+            .copy_from_slice(&self.acts.fu[t * d..(t + 1) * d]);
+        let v = self.dims.v;
+        kernels::softmax(&self.logits, &mut self.cur_probs);
+        self.probs[t * v..(t + 1) * v].copy_from_slice(&self.cur_probs);
         self.chunk.push(token);
         if self.chunk.len() == self.dims.c {
-            self.train_chunk(loss);
+            self.train_chunk();
             self.chunk.clear();
         }
     }
@@ -581,13 +500,13 @@ impl Ssm {
     /// end of its input. Only the state after the last token changes.
     pub(crate) fn flush(&mut self) {
         if self.chunk.len() >= 2 {
-            self.train_chunk(None);
+            self.train_chunk();
         }
         self.chunk.clear();
     }
 
     /// Trains on the collected chunk (reference `train_chunk`).
-    fn train_chunk(&mut self, loss: Option<&dyn TreePaths>) {
+    fn train_chunk(&mut self) {
         let iters = self.cfg.iters_for(self.chunks);
         self.chunks += 1;
         if iters == 0 {
@@ -598,7 +517,7 @@ impl Ssm {
         #[cfg(not(test))]
         let reuse = true;
         for it in 0..iters {
-            self.accumulate_gradients_with(reuse && it == 0, loss);
+            self.accumulate_gradients(reuse && it == 0);
             self.clip_gradients();
             self.adam_step();
         }
@@ -615,12 +534,10 @@ impl Ssm {
             last,
             &mut self.inf,
             0,
-            self.dense.then_some(&mut self.logits[..]),
+            Some(&mut self.logits),
         );
         self.hidden.copy_from_slice(&self.inf.fu[..self.dims.d]);
-        if self.dense {
-            kernels::softmax(&self.logits, &mut self.cur_probs);
-        }
+        kernels::softmax(&self.logits, &mut self.cur_probs);
         std::mem::swap(&mut self.live, &mut self.work);
     }
 
@@ -631,23 +548,8 @@ impl Ssm {
     /// With `recorded` the forward pass is skipped: `observe` already ran it with the
     /// current weights and left the activations in `acts` and the probabilities in `probs`.
     fn accumulate_gradients(&mut self, recorded: bool) -> f32 {
-        self.accumulate_gradients_with(recorded, None)
-    }
-
-    /// [`Ssm::accumulate_gradients`] plus the tree head's loss on the decisions of
-    /// `paths` (see [`backward::tree_gradients`]); without the dense head only that loss
-    /// (and the returned loss is 0).
-    fn accumulate_gradients_with(&mut self, recorded: bool, paths: Option<&dyn TreePaths>) -> f32 {
         let n = self.chunk.len();
         let npos = n - 1;
-        if !self.dense {
-            self.g.fill(0.0);
-            if !recorded {
-                self.forward_chunk(npos);
-            }
-            backward::backward(self, npos, paths);
-            return 0.0;
-        }
         let v = self.dims.v;
         self.g.fill(0.0);
         let inv_n = 1.0 / npos as f32;
@@ -670,7 +572,7 @@ impl Ssm {
             }
             out[target] -= hit * inv_n;
         }
-        backward::backward(self, npos, paths);
+        backward::backward(self, npos);
         loss * inv_n
     }
 
@@ -693,10 +595,7 @@ impl Ssm {
         }
         // The head for all positions at once: each block of head rows is read from memory
         // once per pass instead of once per position.
-        let (v, d) = (self.dims.vh, self.dims.d);
-        if !self.dense {
-            return;
-        }
+        let (v, d) = (self.dims.v, self.dims.d);
         kernels::matvec_batch(
             &self.w[self.lay.head..self.lay.head + v * d],
             d,
