@@ -362,6 +362,79 @@ mod tests {
         assert!(MixModel::with_vocab_size(&list, SSM_MAX_VOCAB + 1).is_err());
     }
 
+    #[test]
+    fn tree_head_learns_and_is_deterministic() {
+        let v = 300;
+        let mut a = SsmInput::new(&small_list(), v, true).unwrap();
+        let mut b = SsmInput::new(&small_list(), v, true).unwrap();
+        assert_eq!(a.tree.w.len(), 512 * (8 + 1 + TREE_FEATURES));
+        let ident: Vec<Token> = (0..v as Token).collect();
+        let mut seed = 3;
+        let mut first = None;
+        for i in 0..400 {
+            let t = (splitmix(&mut seed) % v as u64) as Token;
+            for s in [&mut a, &mut b] {
+                s.prepare(&ident);
+            }
+            // Node 1 (the root) always codes 1, node 3 always 0 (its feature says 1).
+            let sa = a.tree_stretch(1, [100, -50, 0]);
+            assert_eq!(sa, b.tree_stretch(1, [100, -50, 0]));
+            first.get_or_insert(sa);
+            a.learn(true);
+            b.learn(true);
+            let s3 = a.tree_stretch(3, [0, 0, 300]);
+            assert_eq!(s3, b.tree_stretch(3, [0, 0, 300]));
+            a.learn(false);
+            b.learn(false);
+            if i == 399 {
+                assert!(sa > 500, "{sa}");
+                assert!(s3 < -500, "{s3}");
+            }
+            a.observe(t);
+            b.observe(t);
+        }
+        // All weights start at 0.
+        assert_eq!(first, Some(0));
+        assert_eq!(
+            a.tree.w.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            b.tree.w.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+        );
+        // Untouched nodes stay 0.
+        let s = 8 + 1 + TREE_FEATURES;
+        assert!(a.tree.w[2 * s..3 * s].iter().all(|&x| x == 0.0));
+    }
+
+    #[test]
+    fn mixing_model_round_trips_with_the_tree_head() {
+        let mut params = params_with_ssm();
+        params[9] |= super::super::FLAG_SSM_TREE;
+        let p = MixParams::from_list(&params).unwrap();
+        assert!(
+            p.memory(MAX_VOCAB)
+                > MixParams::from_list(&params_with_ssm())
+                    .unwrap()
+                    .memory(MAX_VOCAB)
+        );
+        let mut s = 17;
+        for v in [3usize, 300, 4096] {
+            let toks: Vec<u32> = (0..1200)
+                .map(|_| (splitmix(&mut s) % v as u64) as u32)
+                .collect();
+            let a = round_trip(&params, v, &toks);
+            assert_eq!(a, round_trip(&params, v, &toks), "deterministic, V = {v}");
+        }
+        let toks: Vec<u32> = (0..3000)
+            .map(|i| ((i * 7) % 50 + (i / 300) % 3) as u32)
+            .collect();
+        let with = round_trip(&params, 256, &toks);
+        assert_ne!(with, round_trip(&params_with_ssm(), 256, &toks));
+        // Without the SSM input the flag does nothing.
+        assert_eq!(
+            round_trip(&params[..10], 256, &toks),
+            round_trip(&params_with_ssm()[..10], 256, &toks)
+        );
+    }
+
     fn params_with_ssm() -> Vec<u32> {
         let mut p = MixParams::from_list(&small_params()).unwrap();
         p.ssm = Some(small_list());
