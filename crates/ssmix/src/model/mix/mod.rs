@@ -228,6 +228,16 @@ const DIRECT_SLOTS: usize = 8;
 /// half of them 213,213; with a simpler prior, the counts 0..=15 themselves 213,482 and
 /// 0..=7 213,743).
 const DIRECT_COUNT: [usize; 16] = [0, 2, 4, 6, 8, 10, 12, 14, 16, 20, 24, 30, 38, 48, 60, 80];
+/// `flags` bit (with the SSM input only): a tree-shaped head on the SSM, one logistic
+/// unit per tree node on the SSM's final hidden vector, a bias and the decision's
+/// order-0, SSM prefix-sum and match stretches, trained online per decision, as one more
+/// mixer input (`ssm_input.rs`, `TreeHead`). enwik8_1M level 9 (modelrt): 213,224 →
+/// 212,794 bytes at about the same speed. Measured and left out: the unit on the hidden
+/// vector and order 0 only 213,080; it replacing the prefix-sum input 213,106; the SSM
+/// body trained on the tree loss without the dense head (its rows then trained with the
+/// body's Adam) 213,509 at width 32, 213,369 at 48, 213,491 at 64; both losses on the
+/// body 213,407.
+const FLAG_SSM_TREE: u32 = 4096;
 /// All valid `flags` bits.
 const FLAGS_ALL: u32 = FLAG_DIRECT
     | FLAG_NEW_PRIOR
@@ -242,7 +252,8 @@ const FLAGS_ALL: u32 = FLAG_DIRECT
     | FLAG_SSE
     | FLAG_APM_COUNTS
     | FLAG_TEXT_MIXERS
-    | FLAG_FINAL_MIX;
+    | FLAG_FINAL_MIX
+    | FLAG_SSM_TREE;
 
 const TABLE_LOG: std::ops::RangeInclusive<u32> = 8..=26;
 const MATCH_LOG: std::ops::RangeInclusive<u32> = 8..=26;
@@ -309,8 +320,9 @@ impl MixParams {
             // Bits 10 and 11 (text mixers, final mix), enwik8_1M: level 2 227,066 →
             // 224,997 bytes (testdata/image.png 16,468 → 16,246), level 3 221,644 →
             // 220,441 bytes, level 5 217,193 → 216,358, level 8 216,683 → 215,818.
-            // Bit 16 (new-context priors) at levels 5–9, bit 17 (direct entries) at 7–9.
-            flags: [17, 3167, 3167, 3167, 69247, 69503, 200703, 200703, 200703][l],
+            // Bit 16 (new-context priors) at levels 5–9, bit 17 (direct entries) at 7–9, bit
+            // 12 (the SSM's tree head) only where the SSM input is (level 9).
+            flags: [17, 3167, 3167, 3167, 69247, 69503, 200703, 200703, 204799][l],
             ssm: ssm_input::level_config(level.clamp(1, 9)),
         }
     }
@@ -487,8 +499,11 @@ impl MixParams {
         // Token tails and lengths, ranks and followers.
         let tables = tables + vocab as u64 * 12;
         let ssm = self.ssm.map_or(0, |s| {
-            // Every layer-1 weight set has one more weight.
-            ssm_input::memory(&s) + (self.layer1_sets() * 4) as u64 + SSM_INPUT_BYTES
+            // Every layer-1 weight set has one more weight, two with the tree head.
+            let tree = self.flags & FLAG_SSM_TREE != 0;
+            ssm_input::memory(&s, tree)
+                + (self.layer1_sets() * 4 * (1 + usize::from(tree))) as u64
+                + SSM_INPUT_BYTES
         });
         table
             + runs
@@ -655,6 +670,8 @@ pub(crate) struct MixModel {
     sse_mixer: Mixer,
     /// The SSM input (`MixParams::ssm`), an extra mixer input before the bias.
     ssm: Option<Box<SsmInput>>,
+    /// The SSM input has its tree head (`FLAG_SSM_TREE`).
+    ssm_tree: bool,
     /// The last tokens, most recent first.
     history: [u32; MAX_ORDER_LEN as usize],
     /// Context hashes of the orders for the current token.
@@ -780,10 +797,8 @@ impl MixModel {
             2,
             65536 / (n_final as i32 - 1),
         );
-        let ssm = match &p.ssm {
-            Some(s) => Some(Box::new(SsmInput::new(s, vocab)?)),
-            None => None,
-        };
+        let ssm_tree = p.ssm.is_some() && p.flags & FLAG_SSM_TREE != 0;
+        let n_ssm = usize::from(p.ssm.is_some()) + usize::from(ssm_tree);
         // Inputs actually used (the weight vectors' stride): per order, the bit history
         // and the optional deterministic, unseen and run inputs; order 0, the optional
         // novelty input, match (2), SSM, bias.
@@ -792,8 +807,11 @@ impl MixModel {
             + usize::from(p.flags & FLAG_UNSEEN != 0)
             + usize::from(p.flags & FLAG_RUNS != 0);
         let ctx_maps = p.flags & FLAG_CTX_MAPS != 0;
-        let n_inputs =
-            orders.len() * per_order + 4 + usize::from(ctx_maps) + usize::from(ssm.is_some());
+        let n_inputs = orders.len() * per_order + 4 + usize::from(ctx_maps) + n_ssm;
+        let ssm = match &p.ssm {
+            Some(s) => Some(Box::new(SsmInput::new(s, vocab, ssm_tree)?)),
+            None => None,
+        };
         let final_lr = if p.flags & FLAG_FINAL_MIX != 0 { 1 } else { 2 };
         let orders_len = orders.len();
         let n_inputs = n_inputs + on(FLAG_DIRECT, orders_len);
@@ -835,6 +853,7 @@ impl MixModel {
             apmx,
             sse_mixer,
             ssm,
+            ssm_tree,
             lg,
             history: [0; MAX_ORDER_LEN as usize],
             ctx_hash: [0; MAX_ORDERS],
@@ -1089,7 +1108,9 @@ impl TokenModel for MixModel {
         let last_byte = (self.text & 255) as usize;
         let mut value = 0u32;
         let mut local = 1usize;
-        let mut inputs = [0i32; MAX_INPUTS + 1 + MAX_ORDERS];
+        // Room for the SSM input and its tree head's (`FLAG_SSM_TREE`) and the direct
+        // entries' (`FLAG_DIRECT`).
+        let mut inputs = [0i32; MAX_INPUTS + 2 + MAX_ORDERS];
         if let Some(s) = &mut self.ssm {
             s.prepare(&self.unrank);
         }
@@ -1124,6 +1145,7 @@ impl TokenModel for MixModel {
         let prev_sel = (self.rank[prev as usize] >> self.nbits.saturating_sub(10)) as usize;
         let o2h = (u64::from(prev) << 16 ^ u64::from(prev2)).wrapping_mul(MIXC);
         let use_sse = self.p.flags & FLAG_SSE != 0;
+        let ssm_tree = self.ssm_tree;
         // The token-level parts of the extra APMs' contexts (FLAG_SSE).
         let sse_ctx = if use_sse {
             let shape = u64::from(self.shape & 0xffff) << 8 | (self.text & 255);
@@ -1182,7 +1204,8 @@ impl TokenModel for MixModel {
                 (true, true, true) => self.order_inputs::<true, true, true>(&oi, out),
             };
             let o0 = node as usize;
-            inputs[k] = self.lg.stretch(self.order0[o0].p());
+            let o0_st = self.lg.stretch(self.order0[o0].p());
+            inputs[k] = o0_st;
             k += 1;
             let mut nov = 0;
             if ctx_maps {
@@ -1208,13 +1231,18 @@ impl TokenModel for MixModel {
             k += 1;
             inputs[k] = mi2;
             k += 1;
-            if let Some(s) = &self.ssm {
+            if let Some(s) = &mut self.ssm {
                 // Ranks: 0-branch lo..mid, 1-branch mid..hi (clipped to V).
                 let lo = (value << 1) << rem;
                 let mid = lo + (1 << rem);
                 let hi = (lo + (2 << rem)).min(self.vocab);
-                inputs[k] = s.stretch(lo as usize, mid as usize, hi as usize);
+                let ps = s.stretch(lo as usize, mid as usize, hi as usize);
+                inputs[k] = ps;
                 k += 1;
+                if ssm_tree {
+                    inputs[k] = s.tree_stretch(o0, [o0_st, ps, mi]);
+                    k += 1;
+                }
             }
             inputs[k] = 256;
             k += 1;
@@ -1376,6 +1404,9 @@ impl TokenModel for MixModel {
             if let Some(i) = match_idx {
                 self.matcher.counters[i].update(bit, limit);
                 match_ok = (expected.unwrap_or(0) >> rem) & 1 == u32::from(bit);
+            }
+            if ssm_tree && let Some(s) = &mut self.ssm {
+                s.learn(bit);
             }
             Mixer::update_all(&mut self.mixers[..n_mix], &inputs[..n_in], bit, lr_eff);
             if n_mix > 1 {

@@ -12,10 +12,15 @@
 //! IEEE division). After the token is coded the SSM observes it (and trains every
 //! `chunk` tokens).
 //!
+//! With `FLAG_SSM_TREE` a tree-shaped head adds a second input per decision: a small
+//! logistic unit per tree node on the SSM's final hidden vector and three of the
+//! decision's other stretches, trained online (see `TreeHead`).
+//!
 //! Specified in `docs/FORMAT.md` §7.14a.
 
 use crate::detmath;
 use crate::error::{Result, corrupt};
+use crate::kernels;
 use crate::model::ssm::{GradMode, N_PARAMS, Ssm, SsmConfig};
 use crate::tokenizer::Token;
 
@@ -78,33 +83,122 @@ pub(crate) fn parse(list: &SsmList) -> Result<SsmConfig> {
     SsmConfig::from_params(list)
 }
 
-/// Upper bound on the bytes the SSM input allocates (vocabulary at most `SSM_MAX_VOCAB`).
-pub(crate) fn memory(list: &SsmList) -> u64 {
+/// Upper bound on the bytes the SSM input allocates (vocabulary at most `SSM_MAX_VOCAB`),
+/// with the tree head if `tree`.
+pub(crate) fn memory(list: &SsmList, tree: bool) -> u64 {
     parse(list).map_or(0, |cfg| {
-        cfg.memory_estimate(SSM_MAX_VOCAB) + 8 * SSM_MAX_VOCAB as u64 + 64
+        let head = if tree {
+            TreeHead::memory(cfg.d_model, tree_nodes(SSM_MAX_VOCAB))
+        } else {
+            0
+        };
+        cfg.memory_estimate(SSM_MAX_VOCAB) + 8 * SSM_MAX_VOCAB as u64 + 64 + head
     })
 }
 
-/// The SSM and its per-token prefix sums.
+/// Features of a tree-head unit besides the SSM's hidden vector: the node's order-0
+/// stretch, the SSM's prefix-sum stretch and the match model's stretch (scaled by 256
+/// as mixer inputs). More were measured and left out (enwik8_1M level 9, modelrt): the
+/// match confidence as a fourth 212,785 bytes (−9), all mixer inputs 212,882 (+88).
+pub(super) const TREE_FEATURES: usize = 3;
+
+/// Learning rate of the tree head's units (enwik8_1M level 9, modelrt, with the three
+/// features: 0.06 212,796 bytes, 0.1 212,794; with the order-0 feature alone: 0.002
+/// 213,191, 0.01 213,168, 0.03 213,080, 0.08 212,970).
+const TREE_LR: f32 = 0.1;
+
+/// The tree-shaped head (`FLAG_SSM_TREE`): one logistic unit per internal node of the
+/// token tree (indexed like the model's `order0` counters, `(1 << depth) | prefix`) on
+/// the SSM's final hidden vector `h` (`D`), a bias and the features `x`
+/// (`TREE_FEATURES`, each stretch / 256): `z = dot(w, h) + b + dot(u, x)`
+/// (`kernels::dot`, lane sums, added in this order). After each coded decision plain
+/// SGD: with `g = TREE_LR·(bit − σ(z))`, `w += g·h`, `b += g`, `u += g·x` (`kernels::axpy`,
+/// `detmath::sigmoid`). Weights start at 0.
+struct TreeHead {
+    /// Per node `D + 1 + TREE_FEATURES` weights: `w`, `b`, `u`.
+    w: Vec<f32>,
+    d: usize,
+    /// The current decision's node, features and logit (`tree_stretch`).
+    node: usize,
+    x: [f32; TREE_FEATURES],
+    z: f32,
+}
+
+impl TreeHead {
+    fn new(d: usize, nodes: usize) -> Self {
+        TreeHead {
+            w: vec![0.0; nodes * (d + 1 + TREE_FEATURES)],
+            d,
+            node: 0,
+            x: [0.0; TREE_FEATURES],
+            z: 0.0,
+        }
+    }
+
+    /// Bytes [`TreeHead::new`] allocates.
+    fn memory(d: usize, nodes: usize) -> u64 {
+        4 * (nodes * (d + 1 + TREE_FEATURES)) as u64
+    }
+}
+
+/// The SSM, its per-token prefix sums and its optional tree head.
 pub(super) struct SsmInput {
     ssm: Ssm,
     /// `cum[r]` = sum of the quantised probabilities of the ranks `< r` (`V + 1` entries).
     cum: Vec<u32>,
+    /// The tree head (no nodes without `FLAG_SSM_TREE`).
+    tree: TreeHead,
 }
 
 impl SsmInput {
-    /// A fresh SSM input for `vocab` tokens (error if `vocab > SSM_MAX_VOCAB`).
-    pub(super) fn new(list: &SsmList, vocab: usize) -> Result<Self> {
+    /// A fresh SSM input for `vocab` tokens (error if `vocab > SSM_MAX_VOCAB`), with the
+    /// tree head if `tree`.
+    pub(super) fn new(list: &SsmList, vocab: usize, tree: bool) -> Result<Self> {
         let cfg = parse(list)?;
         if vocab == 0 || vocab > SSM_MAX_VOCAB {
             return Err(corrupt(
                 "vocabulary too large for the mixing model's SSM input",
             ));
         }
+        let nodes = if tree { tree_nodes(vocab) } else { 0 };
+        let d = cfg.d_model;
         Ok(SsmInput {
             ssm: Ssm::new(cfg, vocab),
             cum: vec![0; vocab + 1],
+            tree: TreeHead::new(d, nodes),
         })
+    }
+
+    /// The tree head's logit (scaled by 256, in −2047..=2047) that the bit at tree node
+    /// `node` is 1, given the decision's features (see `TREE_FEATURES`). Call once per
+    /// coded decision, then [`SsmInput::learn`] with its bit.
+    #[inline]
+    pub(super) fn tree_stretch(&mut self, node: usize, feats: [i32; TREE_FEATURES]) -> i32 {
+        let t = &mut self.tree;
+        let (d, s) = (t.d, t.d + 1 + TREE_FEATURES);
+        let row = &t.w[node * s..(node + 1) * s];
+        for (x, f) in t.x.iter_mut().zip(feats) {
+            *x = f as f32 * (1.0 / 256.0);
+        }
+        let z =
+            kernels::dot(&row[..d], self.ssm.hidden()) + row[d] + kernels::dot(&row[d + 1..], &t.x);
+        t.node = node;
+        t.z = z;
+        round_clamp(256.0 * z)
+    }
+
+    /// Trains the tree head on the coded `bit` of the last [`SsmInput::tree_stretch`].
+    #[inline]
+    pub(super) fn learn(&mut self, bit: bool) {
+        let t = &mut self.tree;
+        let (d, s) = (t.d, t.d + 1 + TREE_FEATURES);
+        let row = &mut t.w[t.node * s..(t.node + 1) * s];
+        let err = (if bit { 1.0 } else { 0.0 }) - detmath::sigmoid(t.z);
+        let g = TREE_LR * err;
+        let (w, rest) = row.split_at_mut(d);
+        kernels::axpy(g, self.ssm.hidden(), w);
+        rest[0] += g;
+        kernels::axpy(g, &t.x, &mut rest[1..]);
     }
 
     /// Computes the prefix sums of the SSM's prediction for the next token. Call once per
@@ -128,17 +222,28 @@ impl SsmInput {
     pub(super) fn stretch(&self, lo: usize, mid: usize, hi: usize) -> i32 {
         let s0 = self.cum[mid] - self.cum[lo];
         let s1 = self.cum[hi] - self.cum[mid];
-        let x = 256.0 * detmath::ln(s1 as f32 / s0 as f32);
-        // Round half away from zero with an f32 add and a truncating conversion (no libm);
-        // |x| ≤ 256·ln(2^25) < 4500 fits an i32.
-        let h = if x < 0.0 { -0.5 } else { 0.5 };
-        ((x + h) as i32).clamp(-2047, 2047)
+        // |x| ≤ 256·ln(2^25) < 4500.
+        round_clamp(256.0 * detmath::ln(s1 as f32 / s0 as f32))
     }
 
     /// Learns the coded token.
     pub(super) fn observe(&mut self, t: Token) {
         self.ssm.observe(t);
     }
+}
+
+/// Nodes of the token tree for `vocab` tokens: `2^bits`, `bits` those of a token id
+/// (as the mixing model's `bits_for`).
+fn tree_nodes(vocab: usize) -> usize {
+    1 << (usize::BITS - vocab.saturating_sub(1).leading_zeros()).max(1)
+}
+
+/// `x` rounded half away from zero (an f32 add and a truncating conversion, no libm)
+/// and clamped to ±2047; `as` saturates, so any float (NaN → 0) is safe.
+#[inline]
+fn round_clamp(x: f32) -> i32 {
+    let h = if x < 0.0 { -0.5 } else { 0.5 };
+    ((x + h) as i32).clamp(-2047, 2047)
 }
 
 #[cfg(test)]
@@ -169,7 +274,7 @@ mod tests {
     #[test]
     fn prefix_sums_match_the_softmax() {
         let v = 300;
-        let mut s = SsmInput::new(&small_list(), v).unwrap();
+        let mut s = SsmInput::new(&small_list(), v, false).unwrap();
         let mut seed = 11;
         for _ in 0..100 {
             let t = (splitmix(&mut seed) % v as u64) as Token;
@@ -204,13 +309,13 @@ mod tests {
     fn uniform_before_the_first_token_and_deterministic() {
         let v = 10;
         let ident: Vec<Token> = (0..v as Token).collect();
-        let mut a = SsmInput::new(&small_list(), v).unwrap();
+        let mut a = SsmInput::new(&small_list(), v, false).unwrap();
         a.prepare(&ident);
         // Uniform: 2 ids against 3 ids.
         let want = (256.0 * (1.5f64).ln()).round() as i32;
         assert!((a.stretch(0, 2, 5) - want).abs() <= 1);
         assert_eq!(a.stretch(0, 5, 10), 0);
-        let mut b = SsmInput::new(&small_list(), v).unwrap();
+        let mut b = SsmInput::new(&small_list(), v, false).unwrap();
         let mut seed = 5;
         let mut seen = std::collections::HashSet::new();
         for _ in 0..200 {
@@ -230,14 +335,15 @@ mod tests {
     #[test]
     fn rejects_bad_settings_and_vocabularies() {
         let good = small_list();
-        assert!(SsmInput::new(&good, SSM_MAX_VOCAB).is_ok());
-        assert!(SsmInput::new(&good, SSM_MAX_VOCAB + 1).is_err());
-        assert!(SsmInput::new(&good, 0).is_err());
+        assert!(SsmInput::new(&good, SSM_MAX_VOCAB, false).is_ok());
+        assert!(SsmInput::new(&good, SSM_MAX_VOCAB + 1, true).is_err());
+        assert!(SsmInput::new(&good, 0, true).is_err());
         let mut bad = good;
         bad[0] = 0;
-        assert!(SsmInput::new(&bad, 256).is_err());
-        assert_eq!(memory(&bad), 0);
-        assert!(memory(&good) > 0);
+        assert!(SsmInput::new(&bad, 256, true).is_err());
+        assert_eq!(memory(&bad, true), 0);
+        assert!(memory(&good, true) > memory(&good, false));
+        assert!(memory(&good, false) > 0);
         // Through the mixing model's parameter list: 10 entries (off) or 10 + N_PARAMS.
         let mut p = MixParams::for_level(5);
         p.ssm = Some(good);
@@ -250,8 +356,83 @@ mod tests {
         assert!(MixParams::from_list(&bad_list).is_err());
         bad_list[10] = 600;
         assert!(MixParams::from_list(&bad_list).is_err());
-        assert!(p.memory(MAX_VOCAB) > MixParams::for_level(5).memory(MAX_VOCAB) + memory(&good));
+        assert!(
+            p.memory(MAX_VOCAB) > MixParams::for_level(5).memory(MAX_VOCAB) + memory(&good, false)
+        );
         assert!(MixModel::with_vocab_size(&list, SSM_MAX_VOCAB + 1).is_err());
+    }
+
+    #[test]
+    fn tree_head_learns_and_is_deterministic() {
+        let v = 300;
+        let mut a = SsmInput::new(&small_list(), v, true).unwrap();
+        let mut b = SsmInput::new(&small_list(), v, true).unwrap();
+        assert_eq!(a.tree.w.len(), 512 * (8 + 1 + TREE_FEATURES));
+        let ident: Vec<Token> = (0..v as Token).collect();
+        let mut seed = 3;
+        let mut first = None;
+        for i in 0..400 {
+            let t = (splitmix(&mut seed) % v as u64) as Token;
+            for s in [&mut a, &mut b] {
+                s.prepare(&ident);
+            }
+            // Node 1 (the root) always codes 1, node 3 always 0 (its feature says 1).
+            let sa = a.tree_stretch(1, [100, -50, 0]);
+            assert_eq!(sa, b.tree_stretch(1, [100, -50, 0]));
+            first.get_or_insert(sa);
+            a.learn(true);
+            b.learn(true);
+            let s3 = a.tree_stretch(3, [0, 0, 300]);
+            assert_eq!(s3, b.tree_stretch(3, [0, 0, 300]));
+            a.learn(false);
+            b.learn(false);
+            if i == 399 {
+                assert!(sa > 500, "{sa}");
+                assert!(s3 < -500, "{s3}");
+            }
+            a.observe(t);
+            b.observe(t);
+        }
+        // All weights start at 0.
+        assert_eq!(first, Some(0));
+        assert_eq!(
+            a.tree.w.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            b.tree.w.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+        );
+        // Untouched nodes stay 0.
+        let s = 8 + 1 + TREE_FEATURES;
+        assert!(a.tree.w[2 * s..3 * s].iter().all(|&x| x == 0.0));
+    }
+
+    #[test]
+    fn mixing_model_round_trips_with_the_tree_head() {
+        let mut params = params_with_ssm();
+        params[9] |= super::super::FLAG_SSM_TREE;
+        let p = MixParams::from_list(&params).unwrap();
+        assert!(
+            p.memory(MAX_VOCAB)
+                > MixParams::from_list(&params_with_ssm())
+                    .unwrap()
+                    .memory(MAX_VOCAB)
+        );
+        let mut s = 17;
+        for v in [3usize, 300, 4096] {
+            let toks: Vec<u32> = (0..1200)
+                .map(|_| (splitmix(&mut s) % v as u64) as u32)
+                .collect();
+            let a = round_trip(&params, v, &toks);
+            assert_eq!(a, round_trip(&params, v, &toks), "deterministic, V = {v}");
+        }
+        let toks: Vec<u32> = (0..3000)
+            .map(|i| ((i * 7) % 50 + (i / 300) % 3) as u32)
+            .collect();
+        let with = round_trip(&params, 256, &toks);
+        assert_ne!(with, round_trip(&params_with_ssm(), 256, &toks));
+        // Without the SSM input the flag does nothing.
+        assert_eq!(
+            round_trip(&params[..10], 256, &toks),
+            round_trip(&params_with_ssm()[..10], 256, &toks)
+        );
     }
 
     fn params_with_ssm() -> Vec<u32> {

@@ -220,7 +220,7 @@ impl SsmConfig {
             + (dims.c as u64) * dims.v as u64 // per-position probabilities
             + (dims.c as u64 + 1) * Acts::floats_per_position(&dims) as u64
             + 4 * State::floats(&dims) as u64
-            + 2 * dims.v as u64 // logits and their softmax
+            + 2 * dims.v as u64 + dims.d as u64 // logits, their softmax, the hidden vector
             // Backward scratch: per-position head input gradients, BPTT state and
             // convolution gradients, and the per-layer vectors.
             + (dims.c * dims.d + State::floats(&dims) + 8 * dims.e + 4 * dims.d + dims.p) as u64;
@@ -388,6 +388,8 @@ pub(crate) struct Ssm {
     /// Prediction for the next token, as logits and as `softmax(logits)`.
     logits: Vec<f32>,
     cur_probs: Vec<f32>,
+    /// The final hidden vector (final LayerNorm output) the prediction came from (`D`).
+    hidden: Vec<f32>,
     /// Tokens of the current chunk.
     chunk: Vec<Token>,
     /// Tests: recompute the first training pass instead of reusing the inference steps.
@@ -421,6 +423,7 @@ impl Ssm {
             bw: backward::Scratch::new(&dims),
             logits: vec![0.0; dims.v],
             cur_probs: vec![1.0 / dims.v as f32; dims.v],
+            hidden: vec![0.0; dims.d],
             chunk: Vec::with_capacity(dims.c),
             #[cfg(test)]
             no_reuse: false,
@@ -446,6 +449,12 @@ impl Ssm {
     /// `softmax(logits())` (the kernel's softmax; uniform before the first token).
     pub(crate) fn next_probs(&self) -> &[f32] {
         &self.cur_probs
+    }
+
+    /// The final hidden vector (output of the final LayerNorm, the head's input) of the
+    /// prediction for the next token: `d_model` floats, zero before the first token.
+    pub(crate) fn hidden(&self) -> &[f32] {
+        &self.hidden
     }
 
     /// Runs the model on `token` (which must be `< vocab_len`): advances the state and sets
@@ -474,6 +483,9 @@ impl Ssm {
             t,
             Some(&mut self.logits),
         );
+        let d = self.dims.d;
+        self.hidden
+            .copy_from_slice(&self.acts.fu[t * d..(t + 1) * d]);
         let v = self.dims.v;
         kernels::softmax(&self.logits, &mut self.cur_probs);
         self.probs[t * v..(t + 1) * v].copy_from_slice(&self.cur_probs);
@@ -524,6 +536,7 @@ impl Ssm {
             0,
             Some(&mut self.logits),
         );
+        self.hidden.copy_from_slice(&self.inf.fu[..self.dims.d]);
         kernels::softmax(&self.logits, &mut self.cur_probs);
         std::mem::swap(&mut self.live, &mut self.work);
     }

@@ -547,3 +547,31 @@ fn ssm_first_pass_reuse_is_exact() {
         }
     }
 }
+
+/// `hidden()` is the head's input: the logits are the head applied to it, also right
+/// after a chunk is trained (chunk 5, so tokens 5 and 10 end one).
+#[test]
+fn ssm_hidden_is_the_head_input() {
+    let cfg = tiny(GradMode::Bptt);
+    let v = 30;
+    let mut s = Ssm::new(cfg, v);
+    assert_eq!(s.hidden().len(), 8);
+    assert!(s.hidden().iter().all(|&x| x == 0.0));
+    let mut logits = vec![0.0; v];
+    for (i, t) in tokens(12, v as u32, 9).into_iter().enumerate() {
+        s.observe(t);
+        let d = s.dims.d;
+        crate::kernels::matvec(
+            &s.w[s.lay.head..s.lay.head + v * d],
+            d,
+            s.hidden(),
+            &mut logits,
+        );
+        let same = logits
+            .iter()
+            .zip(s.logits())
+            .all(|(a, b)| a.to_bits() == b.to_bits());
+        assert!(same, "token {i}");
+        assert!(s.hidden().iter().any(|&x| x != 0.0));
+    }
+}
