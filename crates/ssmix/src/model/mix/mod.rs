@@ -36,6 +36,7 @@ pub(crate) mod bench;
 mod hw;
 mod ssm_input;
 mod tables;
+mod text;
 
 use super::TokenModel;
 use crate::coder::EntropyCoder;
@@ -43,6 +44,7 @@ use crate::error::{Result, corrupt};
 use crate::tokenizer::{MAX_VOCAB, Token, Vocab};
 use ssm_input::{SsmInput, SsmList};
 use tables::{Apm, Counter, Logistic, Mixer, PBITS, States};
+use text::MarkupState;
 
 /// The most context orders a model may use.
 pub(crate) const MAX_ORDERS: usize = 20;
@@ -65,8 +67,16 @@ const KIND_WORD_SHAPE: u32 = 25;
 const KIND_WORD_SKIP: u32 = 26;
 /// The previous word and the last byte.
 const KIND_PREV_WORD: u32 = 27;
+/// The markup state (`text::MarkupState::code`: brackets, tags, emphasis, the line's
+/// first byte), the classes of the last 4 bytes and the last byte (enwik8_1M: level 5
+/// 215,733 → 212,935 bytes, level 8 214,068 → 211,453).
+const KIND_MARKUP: u32 = 28;
+/// The markup state, the last byte and the current word (level 8 with `KIND_MARKUP`:
+/// 211,453 → 210,929 bytes; level 5 212,935 → 212,584, which its speed budget does not
+/// allow).
+const KIND_MARKUP_WORD: u32 = 29;
 /// The highest context kind.
-const MAX_KIND: u32 = 27;
+const MAX_KIND: u32 = 29;
 /// Columns are counted up to this in the `KIND_COLUMN` context (enwik8_1M level 5, with a
 /// development switch: a cap of 4 1.7478 bpb, 8 1.7474, 16 1.7478, 64 1.7494).
 const COLUMN_CAP: u32 = 8;
@@ -197,6 +207,11 @@ const FLAG_TEXT_MIXERS: u32 = 1024;
 /// the weights instead; enwik8_1M level 5: rate 1 217,193 → 217,138
 /// bytes, the APM weights 217,115; with `FLAG_TEXT_MIXERS`: 216,533 → 216,358).
 const FLAG_FINAL_MIX: u32 = 2048;
+/// `flags` bit: the third first-layer mixer selects its weights by the markup state
+/// (`text::MarkupState::small`, 64 of its values), the last byte's high 4 bits and the
+/// depth class, instead of last byte × depth class × contexts seen (enwik8_1M with
+/// `KIND_MARKUP`: level 5 212,935 → 212,597 bytes, level 8 211,453 → 211,035).
+const FLAG_MARKUP_MIXER: u32 = 32768;
 /// All valid `flags` bits.
 const FLAGS_ALL: u32 = FLAG_RUNS
     | FLAG_APM2
@@ -209,7 +224,8 @@ const FLAGS_ALL: u32 = FLAG_RUNS
     | FLAG_SSE
     | FLAG_APM_COUNTS
     | FLAG_TEXT_MIXERS
-    | FLAG_FINAL_MIX;
+    | FLAG_FINAL_MIX
+    | FLAG_MARKUP_MIXER;
 
 const TABLE_LOG: std::ops::RangeInclusive<u32> = 8..=26;
 const MATCH_LOG: std::ops::RangeInclusive<u32> = 8..=26;
@@ -245,11 +261,11 @@ impl MixParams {
             ctx(0b11, 0, 0b1000_1101),
             ctx(0b11, 0b11, 0b1100_0111),
             ctx(0b1011, 0b11, 0b1110_0111),
-            ctx(0b1011, 0b1111, 0b1_1111_0111),
-            ctx(0b1011, 0b1111, 0b1_1111_0111),
-            ctx(0b1011, 0b10_1111, 0b111_1111_0111),
-            ctx(0b1011, 0b10_1111, 0b111_1111_0111),
-            ctx(0b1011, 0b10_1111, 0b111_1111_0111),
+            ctx(0b1011, 0b1111, 0b1001_1111_0111),
+            ctx(0b1011, 0b1111, 0b1_1001_1111_0111),
+            ctx(0b1011, 0b10_1111, 0b1_1111_1111_0111),
+            ctx(0b1011, 0b10_1111, 0b1_1111_1111_0111),
+            ctx(0b1011, 0b10_1111, 0b1_1111_1111_0111),
         ][l];
         MixParams {
             orders,
@@ -272,7 +288,7 @@ impl MixParams {
             // Bits 10 and 11 (text mixers, final mix), enwik8_1M: level 2 227,066 →
             // 224,997 bytes (testdata/image.png 16,468 → 16,246), level 3 221,644 →
             // 220,441 bytes, level 5 217,193 → 216,358, level 8 216,683 → 215,818.
-            flags: [17, 3167, 3167, 3167, 3711, 3967, 4095, 4095, 4095][l],
+            flags: [17, 3167, 3167, 3167, 36479, 36735, 36863, 36863, 36863][l],
             ssm: ssm_input::level_config(level.clamp(1, 9)),
         }
     }
@@ -592,6 +608,8 @@ pub(crate) struct MixModel {
     shape: u32,
     /// Letters since the last non-letter (`FLAG_TEXT_MIXERS`).
     word_len: u32,
+    /// The markup state, kept when a markup context or `FLAG_MARKUP_MIXER` is in use.
+    markup: Option<MarkupState>,
     /// Hashed buckets: `[check, 15 states]`.
     table: Vec<u8>,
     table_shift: u32,
@@ -764,6 +782,8 @@ impl MixModel {
             line_first: 0,
             shape: 0,
             word_len: 0,
+            markup: (p.orders >> KIND_MARKUP != 0 || p.flags & FLAG_MARKUP_MIXER != 0)
+                .then(MarkupState::new),
             table: vec![0; 16 << p.table_log],
             table_shift: 64 - p.table_log,
             order0: vec![Counter::HALF; 1 << nbits],
@@ -840,6 +860,15 @@ impl MixModel {
                 KIND_WORD_SHAPE => self.word ^ u64::from(self.shape & 0xfff) << 50,
                 KIND_WORD_SKIP => self.word3.wrapping_mul(PHI) ^ self.word,
                 KIND_PREV_WORD => self.prev_word.wrapping_mul(PHI) ^ (self.text & 255),
+                KIND_MARKUP => {
+                    let mk = self.markup.as_ref().map_or(0, MarkupState::code);
+                    mk << 16 | u64::from(self.shape & 0xff) << 8 | (self.text & 255)
+                }
+                KIND_MARKUP_WORD => {
+                    let mk = self.markup.as_ref().map_or(0, MarkupState::code);
+                    (mk << 8 | (self.text & 255)).wrapping_mul(PHI)
+                        ^ self.word.wrapping_mul(MIXC).rotate_left(17)
+                }
                 16 => self.text,
                 _ => self.text & ((1 << (8 * (o - MAX_ORDER_LEN))) - 1),
             };
@@ -1042,6 +1071,11 @@ impl TokenModel for MixModel {
         let byte2_hi = (self.text >> 13 & 7) as usize;
         let prev_sel = (self.rank[prev as usize] >> self.nbits.saturating_sub(10)) as usize;
         let o2h = (u64::from(prev) << 16 ^ u64::from(prev2)).wrapping_mul(MIXC);
+        // FLAG_MARKUP_MIXER: the markup summary (64 values; with FLAG_TEXT_MIXERS).
+        let markup_sel = match &self.markup {
+            Some(mk) if self.p.flags & FLAG_MARKUP_MIXER != 0 => Some(mk.small()),
+            _ => None,
+        };
         let use_sse = self.p.flags & FLAG_SSE != 0;
         // The token-level parts of the extra APMs' contexts (FLAG_SSE).
         let sse_ctx = if use_sse {
@@ -1143,13 +1177,17 @@ impl TokenModel for MixModel {
                 let d = depth as usize;
                 let sets = if text_mixers {
                     let seen4 = seen * 4 / (n_orders + 1);
-                    [
+                    let mut s = [
                         place * 4 + ms,
                         ((word_pos * 8 + byte2_hi) * MAX_BITS + d) * 4 + seen4,
                         (last_byte * 4 + d.min(3)) * 4 + seen4,
                         prev_sel * 4 + d.min(3),
                         sel4,
-                    ]
+                    ];
+                    if let Some(mk) = markup_sel {
+                        s[2] = (mk * 16 + (last_byte >> 4)) * 4 + d.min(3);
+                    }
+                    s
                 } else {
                     [
                         place * 4 + ms,
@@ -1311,6 +1349,9 @@ impl TokenModel for MixModel {
                     self.line_first = b;
                 }
                 self.column = (self.column + 1).min(COLUMN_CAP);
+            }
+            if let Some(mk) = &mut self.markup {
+                mk.update(b);
             }
             let class = match b {
                 b'a'..=b'z' | b'A'..=b'Z' => 0,
