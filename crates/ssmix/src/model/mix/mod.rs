@@ -9,7 +9,7 @@
 //! * **Context models.** For each context of the `orders` mask (the last `k` tokens,
 //!   the last `k` bytes, the current word, word bigrams and trigram, two sparse token
 //!   contexts, an indirect context, and text structure: the line start, the classes of
-//!   the last bytes),
+//!   the last bytes, the markup state of MediaWiki / XML text, the sentence's first word),
 //!   a hashed table of 16-byte buckets holds bit-history states: every 4 decisions a
 //!   bucket is looked up for (context, tree node) and its 15 slots hold the states of the
 //!   next 4 levels of the subtree. A state maps to a probability through an adaptive
@@ -47,7 +47,8 @@ use tables::{Apm, Counter, Logistic, Mixer, PBITS, States};
 use text::MarkupState;
 
 /// The most context orders a model may use.
-pub(crate) const MAX_ORDERS: usize = 20;
+/// (22 since the markup contexts: level 9 uses 22.)
+pub(crate) const MAX_ORDERS: usize = 22;
 /// Context kinds beyond the token and byte orders (bit numbers of `orders`).
 const KIND_WORD: u32 = 17;
 const KIND_BIGRAM: u32 = 18;
@@ -75,8 +76,14 @@ const KIND_MARKUP: u32 = 28;
 /// 211,453 → 210,929 bytes; level 5 212,935 → 212,584, which its speed budget does not
 /// allow).
 const KIND_MARKUP_WORD: u32 = 29;
+/// The markup state and the last two bytes (level 8 with the kinds 28, 29 and
+/// `FLAG_MARKUP_MIXER`'s APM contexts: 210,328 → 210,182 bytes).
+const KIND_MARKUP2: u32 = 30;
+/// The first word of the current sentence and the current word (level 8 with the
+/// kinds 28–30: 210,182 → 209,995 bytes).
+const KIND_SENTENCE: u32 = 31;
 /// The highest context kind.
-const MAX_KIND: u32 = 29;
+const MAX_KIND: u32 = 31;
 /// Columns are counted up to this in the `KIND_COLUMN` context (enwik8_1M level 5, with a
 /// development switch: a cap of 4 1.7478 bpb, 8 1.7474, 16 1.7478, 64 1.7494).
 const COLUMN_CAP: u32 = 8;
@@ -114,7 +121,7 @@ const N_LEN: usize = 28;
 pub(crate) struct MixParams {
     /// Bit `k` set (k in 1..=8): use the context of the last `k` tokens; bit `8 + k`
     /// set: the context of the last `k` bytes of text; bit 17: the current word (the
-    /// letters since the last non-letter); bits 18..=27 the other `KIND_*` contexts. At
+    /// letters since the last non-letter); bits 18..=31 the other `KIND_*` contexts. At
     /// most `MAX_ORDERS` bits.
     pub(crate) orders: u32,
     /// The hashed context table has 2^table_log buckets of 16 bytes.
@@ -207,10 +214,12 @@ const FLAG_TEXT_MIXERS: u32 = 1024;
 /// the weights instead; enwik8_1M level 5: rate 1 217,193 → 217,138
 /// bytes, the APM weights 217,115; with `FLAG_TEXT_MIXERS`: 216,533 → 216,358).
 const FLAG_FINAL_MIX: u32 = 2048;
-/// `flags` bit: the third first-layer mixer selects its weights by the markup state
-/// (`text::MarkupState::small`, 64 of its values), the last byte's high 4 bits and the
-/// depth class, instead of last byte × depth class × contexts seen (enwik8_1M with
-/// `KIND_MARKUP`: level 5 212,935 → 212,597 bytes, level 8 211,453 → 211,035).
+/// `flags` bit: the markup state (`text::MarkupState`) in the mixing. With
+/// `FLAG_TEXT_MIXERS`, the third first-layer mixer selects its weights by the markup
+/// summary (`MarkupState::small`, 64 values), the last byte's high 4 bits and the depth
+/// class, instead of last byte × depth class × contexts seen (enwik8_1M with
+/// `KIND_MARKUP`: level 5 212,935 → 212,597 bytes, level 8 211,453 → 211,035); with
+/// `FLAG_SSE`, the last three extra APMs hash the markup state into their contexts.
 const FLAG_MARKUP_MIXER: u32 = 32768;
 /// All valid `flags` bits.
 const FLAGS_ALL: u32 = FLAG_RUNS
@@ -253,6 +262,11 @@ impl MixParams {
         // for level 5's 250 KB/s; levels 7–9 the unseen-history inputs (7), one input
         // more per order (level 5 would drop to ~250 KB/s). Level 1 keeps its format-3
         // flags: bits 6 and 9 gain 0.6% there but bring it down to ~1.0 MB/s.
+        // The markup contexts (bits 28–31, with flags bit 15), enwik8_1M: level 5 takes
+        // bits 28 and 29 instead of the column context (bit 23), which gained least
+        // there (215,733 → 212,146 bytes with bit 15; keeping the column 212,032 with one
+        // context more); level 6 adds bits 28 and 29, levels 7–9 all four (level 8
+        // 214,068 → 209,995, enwik8_3M 618,297 → 608,320 with bits 28, 29 and 15).
         const fn ctx(tokens: u32, bytes: u32, other: u32) -> u32 {
             tokens << 1 | bytes << 9 | other << 17
         }
@@ -261,11 +275,11 @@ impl MixParams {
             ctx(0b11, 0, 0b1000_1101),
             ctx(0b11, 0b11, 0b1100_0111),
             ctx(0b1011, 0b11, 0b1110_0111),
-            ctx(0b1011, 0b1111, 0b1001_1111_0111),
+            ctx(0b1011, 0b1111, 0b1_1001_1011_0111),
             ctx(0b1011, 0b1111, 0b1_1001_1111_0111),
-            ctx(0b1011, 0b10_1111, 0b1_1111_1111_0111),
-            ctx(0b1011, 0b10_1111, 0b1_1111_1111_0111),
-            ctx(0b1011, 0b10_1111, 0b1_1111_1111_0111),
+            ctx(0b1011, 0b10_1111, 0b111_1111_1111_0111),
+            ctx(0b1011, 0b10_1111, 0b111_1111_1111_0111),
+            ctx(0b1011, 0b10_1111, 0b111_1111_1111_0111),
         ][l];
         MixParams {
             orders,
@@ -864,6 +878,14 @@ impl MixModel {
                     let mk = self.markup.as_ref().map_or(0, MarkupState::code);
                     mk << 16 | u64::from(self.shape & 0xff) << 8 | (self.text & 255)
                 }
+                KIND_SENTENCE => {
+                    let first = self.markup.as_ref().map_or(0, MarkupState::sentence);
+                    first.wrapping_mul(PHI) ^ self.word.wrapping_mul(MIXC).rotate_left(17)
+                }
+                KIND_MARKUP2 => {
+                    let mk = self.markup.as_ref().map_or(0, MarkupState::code);
+                    mk << 16 | (self.text & 0xffff)
+                }
                 KIND_MARKUP_WORD => {
                     let mk = self.markup.as_ref().map_or(0, MarkupState::code);
                     (mk << 8 | (self.text & 255)).wrapping_mul(PHI)
@@ -1080,10 +1102,16 @@ impl TokenModel for MixModel {
         // The token-level parts of the extra APMs' contexts (FLAG_SSE).
         let sse_ctx = if use_sse {
             let shape = u64::from(self.shape & 0xffff) << 8 | (self.text & 255);
+            // FLAG_MARKUP_MIXER: the three also see the markup state (enwik8_1M level 8
+            // with the four markup contexts: 210,536 → 210,328 bytes).
+            let mk = match &self.markup {
+                Some(m) if self.p.flags & FLAG_MARKUP_MIXER != 0 => m.code() << 40,
+                _ => 0,
+            };
             [
-                (self.text & 0xffff).wrapping_mul(MIXC) ^ 2,
-                self.word.wrapping_mul(MIXC) ^ 3,
-                shape.wrapping_mul(PHI) ^ 4,
+                ((self.text & 0xffff) ^ mk).wrapping_mul(MIXC) ^ 2,
+                (self.word ^ mk).wrapping_mul(MIXC) ^ 3,
+                (shape ^ mk).wrapping_mul(PHI) ^ 4,
             ]
         } else {
             [0; 3]
@@ -1351,7 +1379,7 @@ impl TokenModel for MixModel {
                 self.column = (self.column + 1).min(COLUMN_CAP);
             }
             if let Some(mk) = &mut self.markup {
-                mk.update(b);
+                mk.update(b, self.word);
             }
             let class = match b {
                 b'a'..=b'z' | b'A'..=b'Z' => 0,
@@ -1558,9 +1586,9 @@ mod tests {
         assert!(MixParams::from_list(&p.to_list()).is_err());
         p.orders = ((1 << MAX_ORDERS) - 1) << 1;
         assert!(MixParams::from_list(&p.to_list()).is_ok());
-        p.orders = 1 << (MAX_KIND + 1);
-        assert!(MixParams::from_list(&p.to_list()).is_err());
+        // Bits 1..=MAX_KIND (= 31) are kinds, so no higher bit is left to reject.
         p.orders = 1 << MAX_KIND;
+        assert!(MixParams::from_list(&p.to_list()).is_ok());
         p.mixers = 0;
         assert!(MixParams::from_list(&p.to_list()).is_err());
         p.mixers = N_SETS as u32 + 1;

@@ -1,7 +1,8 @@
 //! The markup state of structured text (MediaWiki / XML): which brackets, tags and
 //! emphasis the text is inside and how its line began, updated byte by byte. It feeds
-//! the context kinds `KIND_MARKUP` and `KIND_MARKUP_WORD` and the `FLAG_MARKUP_MIXER`
-//! weight-set selector (FORMAT.md §7.8).
+//! the context kinds `KIND_MARKUP`, `KIND_MARKUP_WORD` and `KIND_MARKUP2`, the
+//! `FLAG_MARKUP_MIXER` weight-set selector and APM contexts (FORMAT.md §7.8), and it
+//! remembers the first word of the sentence (`KIND_SENTENCE`).
 
 /// FNV-style step of the entity-name hash.
 #[inline]
@@ -33,6 +34,10 @@ pub(super) struct MarkupState {
     /// length of the current run of quotes.
     quotes: u8,
     qrun: u8,
+    /// The first word of the current sentence (the model's word hash), and whether the
+    /// next word starts a sentence (after `.`, `!`, `?` or a newline).
+    sent_first: u64,
+    sent_new: bool,
 }
 
 impl MarkupState {
@@ -48,6 +53,8 @@ impl MarkupState {
             line_start: true,
             quotes: 0,
             qrun: 0,
+            sent_first: 0,
+            sent_new: true,
         }
     }
 
@@ -74,8 +81,21 @@ impl MarkupState {
             | usize::from(self.quotes) << 4
     }
 
-    /// Learns byte `b`.
-    pub(super) fn update(&mut self, b: u8) {
+    /// The first word of the current sentence (0 before the first).
+    #[inline]
+    pub(super) fn sentence(&self) -> u64 {
+        self.sent_first
+    }
+
+    /// Learns byte `b`; `word` is the model's current word before `b`.
+    pub(super) fn update(&mut self, b: u8, word: u64) {
+        if !b.is_ascii_alphabetic() && word != 0 && self.sent_new {
+            self.sent_first = word;
+            self.sent_new = false;
+        }
+        if matches!(b, b'.' | b'!' | b'?' | b'\n') {
+            self.sent_new = true;
+        }
         if self.line_start {
             self.line = match b {
                 b'=' => 1,
@@ -166,7 +186,7 @@ mod tests {
     fn feed(s: &[u8]) -> MarkupState {
         let mut m = MarkupState::new();
         for &b in s {
-            m.update(b);
+            m.update(b, 0);
         }
         m
     }
