@@ -1518,6 +1518,8 @@ mod tests {
             FLAG_SSE,
             FLAG_APM_COUNTS,
             FLAG_SSE | FLAG_APM_COUNTS | FLAG_APM_INTERP,
+            FLAG_MARKUP_MIXER,
+            FLAG_MARKUP_MIXER | FLAG_TEXT_MIXERS | FLAG_SSE,
         ] {
             let mut p = MixParams::from_list(&params).unwrap();
             p.flags = flags;
@@ -1568,7 +1570,8 @@ mod tests {
         assert!(MixModel::with_vocab_size(&good, MAX_VOCAB + 1).is_err());
         assert!(MixModel::with_vocab_size(&good[..9], 256).is_err());
         for i in 0..good.len() {
-            for bad in [u32::MAX, 1 << 30] {
+            // (Bit 0 makes `1 << 30` an invalid `orders`: bit 30 alone is a context kind.)
+            for bad in [u32::MAX, 1 << 30 | 1] {
                 let mut p = good.clone();
                 p[i] = bad;
                 let r = MixParams::from_list(&p);
