@@ -9,7 +9,7 @@
 //! * **Context models.** For each context of the `orders` mask (the last `k` tokens,
 //!   the last `k` bytes, the current word, word bigrams and trigram, two sparse token
 //!   contexts, an indirect context, and text structure: the line start, the classes of
-//!   the last bytes),
+//!   the last bytes, the markup state of MediaWiki / XML text, the sentence's first word),
 //!   a hashed table of 16-byte buckets holds bit-history states: every 4 decisions a
 //!   bucket is looked up for (context, tree node) and its 15 slots hold the states of the
 //!   next 4 levels of the subtree. A state maps to a probability through an adaptive
@@ -36,6 +36,7 @@ pub(crate) mod bench;
 mod hw;
 mod ssm_input;
 mod tables;
+mod text;
 
 use super::TokenModel;
 use crate::coder::EntropyCoder;
@@ -43,9 +44,11 @@ use crate::error::{Result, corrupt};
 use crate::tokenizer::{MAX_VOCAB, Token, Vocab};
 use ssm_input::{SsmInput, SsmList};
 use tables::{Apm, Counter, Logistic, Mixer, PBITS, States};
+use text::MarkupState;
 
 /// The most context orders a model may use.
-pub(crate) const MAX_ORDERS: usize = 20;
+/// (22 since the markup contexts: level 9 uses 22.)
+pub(crate) const MAX_ORDERS: usize = 22;
 /// Context kinds beyond the token and byte orders (bit numbers of `orders`).
 const KIND_WORD: u32 = 17;
 const KIND_BIGRAM: u32 = 18;
@@ -65,8 +68,22 @@ const KIND_WORD_SHAPE: u32 = 25;
 const KIND_WORD_SKIP: u32 = 26;
 /// The previous word and the last byte.
 const KIND_PREV_WORD: u32 = 27;
+/// The markup state (`text::MarkupState::code`: brackets, tags, emphasis, the line's
+/// first byte), the classes of the last 4 bytes and the last byte (enwik8_1M: level 5
+/// 215,733 → 212,935 bytes, level 8 214,068 → 211,453).
+const KIND_MARKUP: u32 = 28;
+/// The markup state, the last byte and the current word (level 8 with `KIND_MARKUP`:
+/// 211,453 → 210,929 bytes; level 5 212,935 → 212,584, which its speed budget does not
+/// allow).
+const KIND_MARKUP_WORD: u32 = 29;
+/// The markup state and the last two bytes (level 8 with the kinds 28, 29 and
+/// `FLAG_MARKUP_MIXER`'s APM contexts: 210,328 → 210,182 bytes).
+const KIND_MARKUP2: u32 = 30;
+/// The first word of the current sentence and the current word (level 8 with the
+/// kinds 28–30: 210,182 → 209,995 bytes).
+const KIND_SENTENCE: u32 = 31;
 /// The highest context kind.
-const MAX_KIND: u32 = 27;
+const MAX_KIND: u32 = 31;
 /// Columns are counted up to this in the `KIND_COLUMN` context (enwik8_1M level 5, with a
 /// development switch: a cap of 4 1.7478 bpb, 8 1.7474, 16 1.7478, 64 1.7494).
 const COLUMN_CAP: u32 = 8;
@@ -105,7 +122,7 @@ const N_LEN: usize = 28;
 pub(crate) struct MixParams {
     /// Bit `k` set (k in 1..=8): use the context of the last `k` tokens; bit `8 + k`
     /// set: the context of the last `k` bytes of text; bit 17: the current word (the
-    /// letters since the last non-letter); bits 18..=27 the other `KIND_*` contexts. At
+    /// letters since the last non-letter); bits 18..=31 the other `KIND_*` contexts. At
     /// most `MAX_ORDERS` bits.
     pub(crate) orders: u32,
     /// The hashed context table has 2^table_log buckets of 16 bytes.
@@ -238,6 +255,13 @@ const DIRECT_COUNT: [usize; 16] = [0, 2, 4, 6, 8, 10, 12, 14, 16, 20, 24, 30, 38
 /// body's Adam) 213,509 at width 32, 213,369 at 48, 213,491 at 64; both losses on the
 /// body 213,407.
 const FLAG_SSM_TREE: u32 = 4096;
+/// `flags` bit: the markup state (`text::MarkupState`) in the mixing. With
+/// `FLAG_TEXT_MIXERS`, the third first-layer mixer selects its weights by the markup
+/// summary (`MarkupState::small`, 64 values), the last byte's high 4 bits and the depth
+/// class, instead of last byte × depth class × contexts seen (enwik8_1M with
+/// `KIND_MARKUP`: level 5 212,935 → 212,597 bytes, level 8 211,453 → 211,035); with
+/// `FLAG_SSE`, the last three extra APMs hash the markup state into their contexts.
+const FLAG_MARKUP_MIXER: u32 = 32768;
 /// All valid `flags` bits.
 const FLAGS_ALL: u32 = FLAG_DIRECT
     | FLAG_NEW_PRIOR
@@ -253,7 +277,8 @@ const FLAGS_ALL: u32 = FLAG_DIRECT
     | FLAG_APM_COUNTS
     | FLAG_TEXT_MIXERS
     | FLAG_FINAL_MIX
-    | FLAG_SSM_TREE;
+    | FLAG_SSM_TREE
+    | FLAG_MARKUP_MIXER;
 
 const TABLE_LOG: std::ops::RangeInclusive<u32> = 8..=26;
 const MATCH_LOG: std::ops::RangeInclusive<u32> = 8..=26;
@@ -281,6 +306,11 @@ impl MixParams {
         // for level 5's 250 KB/s; levels 7–9 the unseen-history inputs (7), one input
         // more per order (level 5 would drop to ~250 KB/s). Level 1 keeps its format-3
         // flags: bits 6 and 9 gain 0.6% there but bring it down to ~1.0 MB/s.
+        // The markup contexts (bits 28–31, with flags bit 15), enwik8_1M: level 5 takes
+        // bits 28 and 29 instead of the column context (bit 23), which gained least
+        // there (215,733 → 212,146 bytes with bit 15; keeping the column 212,032 with one
+        // context more); level 6 adds bits 28 and 29, levels 7–9 all four (level 8
+        // 214,068 → 209,995, enwik8_3M 618,297 → 608,320 with bits 28, 29 and 15).
         const fn ctx(tokens: u32, bytes: u32, other: u32) -> u32 {
             tokens << 1 | bytes << 9 | other << 17
         }
@@ -289,11 +319,11 @@ impl MixParams {
             ctx(0b11, 0, 0b1000_1101),
             ctx(0b11, 0b11, 0b1100_0111),
             ctx(0b1011, 0b11, 0b1110_0111),
-            ctx(0b1011, 0b1111, 0b1_1111_0111),
-            ctx(0b1011, 0b1111, 0b1_1111_0111),
-            ctx(0b1011, 0b10_1111, 0b111_1111_0111),
-            ctx(0b1011, 0b10_1111, 0b111_1111_0111),
-            ctx(0b1011, 0b10_1111, 0b111_1111_0111),
+            ctx(0b1011, 0b1111, 0b1_1001_1011_0111),
+            ctx(0b1011, 0b1111, 0b1_1001_1111_0111),
+            ctx(0b1011, 0b10_1111, 0b111_1111_1111_0111),
+            ctx(0b1011, 0b10_1111, 0b111_1111_1111_0111),
+            ctx(0b1011, 0b10_1111, 0b111_1111_1111_0111),
         ][l];
         MixParams {
             orders,
@@ -321,8 +351,9 @@ impl MixParams {
             // 224,997 bytes (testdata/image.png 16,468 → 16,246), level 3 221,644 →
             // 220,441 bytes, level 5 217,193 → 216,358, level 8 216,683 → 215,818.
             // Bit 16 (new-context priors) at levels 5–9, bit 17 (direct entries) at 7–9, bit
-            // 12 (the SSM's tree head) only where the SSM input is (level 9).
-            flags: [17, 3167, 3167, 3167, 69247, 69503, 200703, 200703, 204799][l],
+            // 12 (the SSM's tree head) only where the SSM input is (level 9), bit 15 (markup
+            // mixing) at 5–9.
+            flags: [17, 3167, 3167, 3167, 102015, 102271, 233471, 233471, 237567][l],
             ssm: ssm_input::level_config(level.clamp(1, 9)),
         }
     }
@@ -650,6 +681,8 @@ pub(crate) struct MixModel {
     shape: u32,
     /// Letters since the last non-letter (`FLAG_TEXT_MIXERS`).
     word_len: u32,
+    /// The markup state, kept when a markup context or `FLAG_MARKUP_MIXER` is in use.
+    markup: Option<MarkupState>,
     /// Hashed buckets: `[check, 15 states]`.
     table: Vec<u8>,
     table_shift: u32,
@@ -832,6 +865,8 @@ impl MixModel {
             line_first: 0,
             shape: 0,
             word_len: 0,
+            markup: (p.orders >> KIND_MARKUP != 0 || p.flags & FLAG_MARKUP_MIXER != 0)
+                .then(MarkupState::new),
             table: vec![0; 16 << p.table_log],
             table_shift: 64 - p.table_log,
             order0: vec![Counter::HALF; 1 << nbits],
@@ -911,6 +946,23 @@ impl MixModel {
                 KIND_WORD_SHAPE => self.word ^ u64::from(self.shape & 0xfff) << 50,
                 KIND_WORD_SKIP => self.word3.wrapping_mul(PHI) ^ self.word,
                 KIND_PREV_WORD => self.prev_word.wrapping_mul(PHI) ^ (self.text & 255),
+                KIND_MARKUP => {
+                    let mk = self.markup.as_ref().map_or(0, MarkupState::code);
+                    mk << 16 | u64::from(self.shape & 0xff) << 8 | (self.text & 255)
+                }
+                KIND_SENTENCE => {
+                    let first = self.markup.as_ref().map_or(0, MarkupState::sentence);
+                    first.wrapping_mul(PHI) ^ self.word.wrapping_mul(MIXC).rotate_left(17)
+                }
+                KIND_MARKUP2 => {
+                    let mk = self.markup.as_ref().map_or(0, MarkupState::code);
+                    mk << 16 | (self.text & 0xffff)
+                }
+                KIND_MARKUP_WORD => {
+                    let mk = self.markup.as_ref().map_or(0, MarkupState::code);
+                    (mk << 8 | (self.text & 255)).wrapping_mul(PHI)
+                        ^ self.word.wrapping_mul(MIXC).rotate_left(17)
+                }
                 16 => self.text,
                 _ => self.text & ((1 << (8 * (o - MAX_ORDER_LEN))) - 1),
             };
@@ -1144,15 +1196,26 @@ impl TokenModel for MixModel {
         let byte2_hi = (self.text >> 13 & 7) as usize;
         let prev_sel = (self.rank[prev as usize] >> self.nbits.saturating_sub(10)) as usize;
         let o2h = (u64::from(prev) << 16 ^ u64::from(prev2)).wrapping_mul(MIXC);
+        // FLAG_MARKUP_MIXER: the markup summary (64 values; with FLAG_TEXT_MIXERS).
+        let markup_sel = match &self.markup {
+            Some(mk) if self.p.flags & FLAG_MARKUP_MIXER != 0 => Some(mk.small()),
+            _ => None,
+        };
         let use_sse = self.p.flags & FLAG_SSE != 0;
         let ssm_tree = self.ssm_tree;
         // The token-level parts of the extra APMs' contexts (FLAG_SSE).
         let sse_ctx = if use_sse {
             let shape = u64::from(self.shape & 0xffff) << 8 | (self.text & 255);
+            // FLAG_MARKUP_MIXER: the three also see the markup state (enwik8_1M level 8
+            // with the four markup contexts: 210,536 → 210,328 bytes).
+            let mk = match &self.markup {
+                Some(m) if self.p.flags & FLAG_MARKUP_MIXER != 0 => m.code() << 40,
+                _ => 0,
+            };
             [
-                (self.text & 0xffff).wrapping_mul(MIXC) ^ 2,
-                self.word.wrapping_mul(MIXC) ^ 3,
-                shape.wrapping_mul(PHI) ^ 4,
+                ((self.text & 0xffff) ^ mk).wrapping_mul(MIXC) ^ 2,
+                (self.word ^ mk).wrapping_mul(MIXC) ^ 3,
+                (shape ^ mk).wrapping_mul(PHI) ^ 4,
             ]
         } else {
             [0; 3]
@@ -1262,13 +1325,17 @@ impl TokenModel for MixModel {
                 let d = depth as usize;
                 let sets = if text_mixers {
                     let seen4 = seen * 4 / (n_orders + 1);
-                    [
+                    let mut s = [
                         place * 4 + ms,
                         ((word_pos * 8 + byte2_hi) * MAX_BITS + d) * 4 + seen4,
                         (last_byte * 4 + d.min(3)) * 4 + seen4,
                         prev_sel * 4 + d.min(3),
                         sel4,
-                    ]
+                    ];
+                    if let Some(mk) = markup_sel {
+                        s[2] = (mk * 16 + (last_byte >> 4)) * 4 + d.min(3);
+                    }
+                    s
                 } else {
                     [
                         place * 4 + ms,
@@ -1453,6 +1520,9 @@ impl TokenModel for MixModel {
                 }
                 self.column = (self.column + 1).min(COLUMN_CAP);
             }
+            if let Some(mk) = &mut self.markup {
+                mk.update(b, self.word);
+            }
             let class = match b {
                 b'a'..=b'z' | b'A'..=b'Z' => 0,
                 b'0'..=b'9' => 1,
@@ -1593,6 +1663,8 @@ mod tests {
             FLAG_NEW_PRIOR,
             FLAG_DIRECT,
             FLAG_NEW_PRIOR | FLAG_DIRECT | FLAG_UNSEEN | FLAG_CTX_MAPS | FLAG_RUNS,
+            FLAG_MARKUP_MIXER,
+            FLAG_MARKUP_MIXER | FLAG_TEXT_MIXERS | FLAG_SSE,
         ] {
             let mut p = MixParams::from_list(&params).unwrap();
             p.flags = flags;
@@ -1643,7 +1715,8 @@ mod tests {
         assert!(MixModel::with_vocab_size(&good, MAX_VOCAB + 1).is_err());
         assert!(MixModel::with_vocab_size(&good[..9], 256).is_err());
         for i in 0..good.len() {
-            for bad in [u32::MAX, 1 << 30] {
+            // (Bit 0 makes `1 << 30` an invalid `orders`: bit 30 alone is a context kind.)
+            for bad in [u32::MAX, 1 << 30 | 1] {
                 let mut p = good.clone();
                 p[i] = bad;
                 let r = MixParams::from_list(&p);
@@ -1661,9 +1734,9 @@ mod tests {
         assert!(MixParams::from_list(&p.to_list()).is_err());
         p.orders = ((1 << MAX_ORDERS) - 1) << 1;
         assert!(MixParams::from_list(&p.to_list()).is_ok());
-        p.orders = 1 << (MAX_KIND + 1);
-        assert!(MixParams::from_list(&p.to_list()).is_err());
+        // Bits 1..=MAX_KIND (= 31) are kinds, so no higher bit is left to reject.
         p.orders = 1 << MAX_KIND;
+        assert!(MixParams::from_list(&p.to_list()).is_ok());
         p.mixers = 0;
         assert!(MixParams::from_list(&p.to_list()).is_err());
         p.mixers = N_SETS as u32 + 1;
