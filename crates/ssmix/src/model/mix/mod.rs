@@ -217,8 +217,8 @@ const FLAG_MATCH_CTX: u32 = 8192;
 /// repeat is followed even where the short finder points elsewhere. Two more inputs
 /// (its counter by length and expected bit, and a confidence by length); with
 /// `FLAG_MATCH_CTX` its expected token, when it has one, is that of the match contexts.
-/// enwik8_1M: level 5 215,733 → 215,620 bytes, with `FLAG_MATCH_CTX` 214,726 → 214,611;
-/// level 8 with `FLAG_MATCH_CTX` 213,073 → 212,972.
+/// enwik8_1M: level 5 215,733 → 215,620 bytes, with `FLAG_MATCH_CTX` 214,726 → 214,608;
+/// level 8 with `FLAG_MATCH_CTX` 213,073 → 212,967.
 const FLAG_LONG_MATCH: u32 = 16384;
 /// All valid `flags` bits.
 const FLAGS_ALL: u32 = FLAG_RUNS
@@ -298,7 +298,8 @@ impl MixParams {
             // 224,997 bytes (testdata/image.png 16,468 → 16,246), level 3 221,644 →
             // 220,441 bytes, level 5 217,193 → 216,358, level 8 216,683 → 215,818.
             // Bits 13 and 14 (match contexts, long match finder) at levels 5–9, enwik8_1M:
-            // level 5 215,733 → 214,611 bytes, level 8 214,068 → 212,972.
+            // level 5 215,733 → 214,608 bytes, level 8 214,068 → 212,967, level 9 213,224 →
+            // 212,264; enwik8_3M level 8 618,297 → 614,919.
             flags: [17, 3167, 3167, 3167, 28287, 28543, 28671, 28671, 28671][l],
             ssm: ssm_input::level_config(level.clamp(1, 9)),
         }
@@ -454,7 +455,10 @@ impl MixParams {
             + (MAX_ORDERS * RUN_COUNTERS) as u64
             + on(FLAG_CTX_MAPS, (MAX_ORDERS as u64 + 1) * nodes))
             * 4;
-        let mixer = (MAX_INPUTS * self.layer1_sets() + N_SETS * self.final_sets()) as u64 * 4
+        // Inputs: MAX_INPUTS less the match inputs of flags not set.
+        let n_in =
+            (MAX_INPUTS - MATCH_EXTRA) as u64 + on(FLAG_LONG_MATCH, 2) + on(FLAG_MATCH_CTX, 4);
+        let mixer = (n_in * self.layer1_sets() as u64 + (N_SETS * self.final_sets()) as u64) * 4
             + on(FLAG_SSE, ((N_APMX + 5) * SSE_SETS * 4) as u64);
         // APM entries: 33 bins of 2 bytes per context, or 17 with FLAG_SSE (which adds
         // N_APMX hashed APMs), 4 bytes each with FLAG_APM_COUNTS.
@@ -1153,7 +1157,7 @@ impl TokenModel for MixModel {
                     (e << 8 | lc).wrapping_mul(MIXC) ^ 5,
                     (e << 20 | u64::from(self.history[0])).wrapping_mul(PHI) ^ 6,
                 ],
-                sm.expected.map_or(0, |e| u64::from(e) << 20),
+                sm.expected.map_or(0, |e| u64::from(e) << 8),
             )
         } else {
             ([0; 2], 0)
