@@ -203,14 +203,20 @@ const FLAG_TEXT_MIXERS: u32 = 1024;
 const FLAG_FINAL_MIX: u32 = 2048;
 /// `flags` bit: match-context inputs in the style of paq8's match model context map.
 /// Two contexts, (the expected token of the match, its length class) and (the expected
-/// token, the previous token), each hashed with the tree node into a table of
+/// token, the previous token), each hashed with the 4-level subtree into a table of
 /// 2^(match_log − 2) entries holding an adaptive counter and a bit-history state (mapped
 /// by a counter per state), give four inputs. They learn how far the prediction holds
 /// in this situation, and after a mismatch in the token, which token comes instead
 /// (without a match, the expected token is "none": an order 0 and order 1 over nodes).
 /// With `FLAG_SSE`, the match-state APM's context also holds the expected token.
-/// enwik8_1M: level 5 215,733 → 214,726 bytes (counters alone 214,872), level 8 214,068
-/// → 213,073 (counters alone 213,204, without the APM context 213,102).
+/// enwik8_1M, measured with an entry hashed per node (the blocks cost ~130 bytes):
+/// level 5 215,733 → 214,726 bytes (counters alone 214,872, with tables of 2^(match_log
+/// − 1) entries 214,462), level 8 214,068 → 213,073 (counters alone 213,204, without the
+/// APM context 213,102). Tried and left out: a third context (expected token, last two
+/// tokens) +11 bytes, counter limits 60 / 1023 −20 / +5, exact lengths instead of
+/// classes +139, the last two bytes instead of the previous token +68, the order-2
+/// context's agreement with the expected bit as a context +4, no inputs without a match
+/// +114 (level 5).
 const FLAG_MATCH_CTX: u32 = 8192;
 /// `flags` bit: a second, long match finder over the last `LONG_MIN` tokens with its
 /// own table (2^match_log entries), verifying up to `LONG_VERIFY` tokens, so that a long
@@ -218,7 +224,12 @@ const FLAG_MATCH_CTX: u32 = 8192;
 /// (its counter by length and expected bit, and a confidence by length); with
 /// `FLAG_MATCH_CTX` its expected token, when it has one, is that of the match contexts.
 /// enwik8_1M: level 5 215,733 → 215,620 bytes, with `FLAG_MATCH_CTX` 214,726 → 214,608;
-/// level 8 with `FLAG_MATCH_CTX` 213,073 → 212,967.
+/// level 8 with `FLAG_MATCH_CTX` 213,073 → 212,967 (entries hashed per node). Tried and
+/// left out (development switches): following the match on after a single mismatch
+/// (recovery, −15 bytes at level 8), the long finder's state in the mixer and APM
+/// selectors (+13), the match input split in two by the expected bit (paq8px; −18 at
+/// level 5, −3 at level 8), the match counters also by the order-2 context's agreement
+/// (+41 at level 5).
 const FLAG_LONG_MATCH: u32 = 16384;
 /// All valid `flags` bits.
 const FLAGS_ALL: u32 = FLAG_RUNS
@@ -298,8 +309,9 @@ impl MixParams {
             // 224,997 bytes (testdata/image.png 16,468 → 16,246), level 3 221,644 →
             // 220,441 bytes, level 5 217,193 → 216,358, level 8 216,683 → 215,818.
             // Bits 13 and 14 (match contexts, long match finder) at levels 5–9, enwik8_1M:
-            // level 5 215,733 → 214,608 bytes, level 8 214,068 → 212,967, level 9 213,224 →
-            // 212,264; enwik8_3M level 8 618,297 → 614,919.
+            // level 5 215,733 → 214,739 bytes, level 8 214,068 → 213,077, level 9 213,224 →
+            // 212,366; enwik8_3M level 8 618,297 → 615,153. Level 5 runs at ~0.91× the
+            // speed (+2.9% instructions on 100 KB, +16% L1 data misses).
             flags: [17, 3167, 3167, 3167, 28287, 28543, 28671, 28671, 28671][l],
             ssm: ssm_input::level_config(level.clamp(1, 9)),
         }
@@ -443,7 +455,7 @@ impl MixParams {
                 + on(FLAG_LONG_MATCH, (4u64 << self.match_log) + 8 * N_LEN as u64)
                 + on(
                     FLAG_MATCH_CTX,
-                    (10u64 << (self.match_log - 2)) + 2 * 256 * 4,
+                    (16u64 << (self.match_log - 2)) + 2 * 256 * 4,
                 )
         } else {
             0
@@ -612,11 +624,14 @@ struct Matcher {
     long_counters: Vec<Counter>,
     /// `FLAG_MATCH_CTX`: two hashed tables of 2^(match_log − 2) entries each, for the
     /// contexts (expected token, length class) and (expected token, previous token),
-    /// each with the tree node: an adaptive counter and a bit-history state per entry,
-    /// the states mapped to probabilities by one counter set per context.
-    ctx_counters: Vec<Counter>,
-    ctx_states: Vec<u8>,
+    /// in blocks of 16 entries per (context, 4-level subtree) like the context table
+    /// (fewer cache misses: enwik8_1M level 5 ~0.91× the speed of format 4 instead of
+    /// ~0.85× with an entry hashed per node, for +131 bytes); an entry is an adaptive
+    /// counter and a bit-history state, the states mapped to probabilities by one counter
+    /// set per context.
+    ctx: Vec<(Counter, u8)>,
     state_map: Vec<[Counter; 256]>,
+    /// Shift of a hash to a block of the match-context tables (2^(match_log − 6) blocks).
     ctx_shift: u32,
 }
 
@@ -644,10 +659,9 @@ impl Matcher {
             long: Finder::new(if long { p.match_log } else { 0 }, LONG_MIN, LONG_VERIFY),
             counters: vec![Counter::HALF; 2 * N_LEN],
             long_counters: vec![Counter::HALF; if long { 2 * N_LEN } else { 0 }],
-            ctx_counters: vec![Counter::HALF; ctx],
-            ctx_states: vec![0; ctx],
+            ctx: vec![(Counter::HALF, 0); ctx],
             state_map: vec![*init; if ctx > 0 { 2 } else { 0 }],
-            ctx_shift: 64 - ctx_log.max(1),
+            ctx_shift: 68 - ctx_log.max(5),
         }
     }
 
@@ -867,11 +881,7 @@ impl MixModel {
         let ctx_maps = p.flags & FLAG_CTX_MAPS != 0;
         let matcher = Matcher::new(&p, &init_counters);
         let match_extra = if matcher.long.table.is_empty() { 0 } else { 2 }
-            + if matcher.ctx_counters.is_empty() {
-                0
-            } else {
-                4
-            };
+            + if matcher.ctx.is_empty() { 0 } else { 4 };
         let n_inputs = orders.len() * per_order
             + 4
             + match_extra
@@ -1147,7 +1157,8 @@ impl TokenModel for MixModel {
         // The match contexts' token-level hashes (FLAG_MATCH_CTX): the expected token of
         // the long finder if it has one, else of the short one, with its length class,
         // and with the previous token.
-        let use_mctx = !self.matcher.ctx_counters.is_empty();
+        let use_mctx = !self.matcher.ctx.is_empty();
+        let mut mctx_base = [0usize; 2];
         let (mctx, mctx_e) = if use_mctx {
             let pm = if lm.expected.is_some() { &lm } else { &sm };
             let e = pm.expected.map_or(0, |e| u64::from(e) + 1);
@@ -1216,6 +1227,16 @@ impl TokenModel for MixModel {
             if (depth as usize).is_multiple_of(GROUP) {
                 self.find_buckets(node);
                 local = 1;
+                if use_mctx {
+                    // A block of 16 entries per (context, subtree), like the buckets.
+                    let nh = u64::from(node).wrapping_mul(NODEC);
+                    let half = self.matcher.ctx.len() / 2;
+                    for (c, (b, &h)) in mctx_base.iter_mut().zip(&mctx).enumerate() {
+                        *b = c * half
+                            + (((h ^ nh).wrapping_mul(PHI) >> self.matcher.ctx_shift) as usize)
+                                * 16;
+                    }
+                }
             }
             // Ids >= V are unreachable: when the 1-branch holds only those, the bit is 0.
             if ((value << 1) | 1) << rem >= self.vocab {
@@ -1297,12 +1318,10 @@ impl TokenModel for MixModel {
             }
             let mut mctx_idx = [0usize; 2];
             if use_mctx {
-                let nh = u64::from(node).wrapping_mul(NODEC);
-                let half = self.matcher.ctx_counters.len() / 2;
-                for (c, (j, &h)) in mctx_idx.iter_mut().zip(&mctx).enumerate() {
-                    *j = c * half + ((h ^ nh).wrapping_mul(PHI) >> self.matcher.ctx_shift) as usize;
-                    let s = self.matcher.ctx_states[*j];
-                    inputs[k] = self.lg.stretch(self.matcher.ctx_counters[*j].p());
+                for (c, (j, &b)) in mctx_idx.iter_mut().zip(&mctx_base).enumerate() {
+                    *j = b + local;
+                    let (counter, s) = self.matcher.ctx[*j];
+                    inputs[k] = self.lg.stretch(counter.p());
                     inputs[k + 1] = self
                         .lg
                         .stretch(self.matcher.state_map[c][usize::from(s)].p());
@@ -1467,10 +1486,10 @@ impl TokenModel for MixModel {
             }
             if use_mctx {
                 for (c, &j) in mctx_idx.iter().enumerate() {
-                    let s = self.matcher.ctx_states[j];
-                    self.matcher.ctx_counters[j].update(bit, limit);
-                    self.matcher.state_map[c][usize::from(s)].update(bit, state_limit);
-                    self.matcher.ctx_states[j] = self.states.next(s, bit);
+                    let (counter, s) = &mut self.matcher.ctx[j];
+                    counter.update(bit, limit);
+                    self.matcher.state_map[c][usize::from(*s)].update(bit, state_limit);
+                    *s = self.states.next(*s, bit);
                 }
             }
             Mixer::update_all(&mut self.mixers[..n_mix], &inputs[..n_in], bit, lr_eff);
@@ -1807,13 +1826,12 @@ mod tests {
                 + (m.rank.capacity() + m.unrank.capacity()) * 4
                 + m.matcher.hist.capacity() * 2
                 + (m.matcher.short.table.capacity() + m.matcher.long.table.capacity()) * 4
-                + m.matcher.ctx_states.capacity()
+                + m.matcher.ctx.capacity() * 8
                 + (m.state_counters.capacity() * 256
                     + m.order0.capacity()
                     + m.novelty.capacity()
                     + m.matcher.counters.capacity()
                     + m.matcher.long_counters.capacity()
-                    + m.matcher.ctx_counters.capacity()
                     + m.matcher.state_map.capacity() * 256)
                     * 4
                 + (m.mixers.iter().map(Mixer::len).sum::<usize>()
