@@ -155,7 +155,10 @@ mod tests {
             "level 9 has the SSM input"
         );
         let small = l9.for_content_size(mix::SSM_MIN_CONTENT - 1);
-        assert_eq!(small.params, l9.params[..l5.params.len()]);
+        // The SSM settings go, and with them the tree head's flag: level 8's list.
+        let l8 = config_for(Level::new(8).unwrap(), Preset::Default);
+        assert_eq!(small.params, l8.params);
+        assert_eq!(small.params[..9], l9.params[..9]);
         assert!(small.validate().is_ok());
         assert_eq!(l9.for_content_size(mix::SSM_MIN_CONTENT), l9);
         assert_eq!(l5.for_content_size(0), l5);

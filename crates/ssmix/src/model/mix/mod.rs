@@ -91,9 +91,13 @@ const COLUMN_CAP: u32 = 8;
 /// bytes, 1..=MAX_ORDER_LEN.
 const MAX_ORDER_LEN: u32 = 8;
 /// Inputs of the mixer: four per order (bit history, deterministic history, unseen
-/// history, run), order 0, novelty, two for the match model and a bias; `FLAG_DIRECT`
-/// adds one per order (the mixers' stride is the inputs in use).
-const MAX_INPUTS: usize = 4 * MAX_ORDERS + 5;
+/// history, run), order 0, novelty, two for the match model (and `MATCH_EXTRA` more)
+/// and a bias; `FLAG_DIRECT` adds one per order and the SSM input two (the mixers'
+/// stride is the inputs in use).
+const MAX_INPUTS: usize = 4 * MAX_ORDERS + 5 + MATCH_EXTRA;
+/// Match inputs beyond the short finder's two: the long finder's two
+/// (`FLAG_LONG_MATCH`) and the four of the match contexts (`FLAG_MATCH_CTX`).
+const MATCH_EXTRA: usize = 6;
 /// The encoder's vocabulary budget for this model (see `ModelConfig::vocab_budget`):
 /// on enwik8_1M (level 5), 512 tokens code 1.850 bits per byte, 1024 1.859, 2048 1.887
 /// and the default ~8K 1.958.
@@ -262,6 +266,36 @@ const FLAG_SSM_TREE: u32 = 4096;
 /// `KIND_MARKUP`: level 5 212,935 → 212,597 bytes, level 8 211,453 → 211,035); with
 /// `FLAG_SSE`, the last three extra APMs hash the markup state into their contexts.
 const FLAG_MARKUP_MIXER: u32 = 32768;
+/// `flags` bit: match-context inputs in the style of paq8's match model context map.
+/// Two contexts, (the expected token of the match, its length class) and (the expected
+/// token, the previous token), each hashed with the 4-level subtree into a table of
+/// 2^(match_log − 2) entries holding an adaptive counter and a bit-history state (mapped
+/// by a counter per state), give four inputs. They learn how far the prediction holds
+/// in this situation, and after a mismatch in the token, which token comes instead
+/// (without a match, the expected token is "none": an order 0 and order 1 over nodes).
+/// With `FLAG_SSE`, the match-state APM's context also holds the expected token.
+/// enwik8_1M, measured with an entry hashed per node (the blocks cost ~130 bytes):
+/// level 5 215,733 → 214,726 bytes (counters alone 214,872, with tables of 2^(match_log
+/// − 1) entries 214,462), level 8 214,068 → 213,073 (counters alone 213,204, without the
+/// APM context 213,102). Tried and left out: a third context (expected token, last two
+/// tokens) +11 bytes, counter limits 60 / 1023 −20 / +5, exact lengths instead of
+/// classes +139, the last two bytes instead of the previous token +68, the order-2
+/// context's agreement with the expected bit as a context +4, no inputs without a match
+/// +114 (level 5).
+const FLAG_MATCH_CTX: u32 = 8192;
+/// `flags` bit: a second, long match finder over the last `LONG_MIN` tokens with its
+/// own table (2^match_log entries), verifying up to `LONG_VERIFY` tokens, so that a long
+/// repeat is followed even where the short finder points elsewhere. Two more inputs
+/// (its counter by length and expected bit, and a confidence by length); with
+/// `FLAG_MATCH_CTX` its expected token, when it has one, is that of the match contexts.
+/// enwik8_1M: level 5 215,733 → 215,620 bytes, with `FLAG_MATCH_CTX` 214,726 → 214,608;
+/// level 8 with `FLAG_MATCH_CTX` 213,073 → 212,967 (entries hashed per node). Tried and
+/// left out (development switches): following the match on after a single mismatch
+/// (recovery, −15 bytes at level 8), the long finder's state in the mixer and APM
+/// selectors (+13), the match input split in two by the expected bit (paq8px; −18 at
+/// level 5, −3 at level 8), the match counters also by the order-2 context's agreement
+/// (+41 at level 5).
+const FLAG_LONG_MATCH: u32 = 16384;
 /// All valid `flags` bits.
 const FLAGS_ALL: u32 = FLAG_DIRECT
     | FLAG_NEW_PRIOR
@@ -278,7 +312,9 @@ const FLAGS_ALL: u32 = FLAG_DIRECT
     | FLAG_TEXT_MIXERS
     | FLAG_FINAL_MIX
     | FLAG_SSM_TREE
-    | FLAG_MARKUP_MIXER;
+    | FLAG_MARKUP_MIXER
+    | FLAG_MATCH_CTX
+    | FLAG_LONG_MATCH;
 
 const TABLE_LOG: std::ops::RangeInclusive<u32> = 8..=26;
 const MATCH_LOG: std::ops::RangeInclusive<u32> = 8..=26;
@@ -352,8 +388,10 @@ impl MixParams {
             // 220,441 bytes, level 5 217,193 → 216,358, level 8 216,683 → 215,818.
             // Bit 16 (new-context priors) at levels 5–9, bit 17 (direct entries) at 7–9, bit
             // 12 (the SSM's tree head) only where the SSM input is (level 9), bit 15 (markup
-            // mixing) at 5–9.
-            flags: [17, 3167, 3167, 3167, 102015, 102271, 233471, 233471, 237567][l],
+            // mixing) at 5–9, bits 13 and 14 (match contexts, long match finder) at 5–9
+            // (enwik8_1M on their own: level 5 215,733 → 214,739 bytes, level 8 214,068 →
+            // 213,077, level 9 213,224 → 212,366; enwik8_3M level 8 618,297 → 615,153).
+            flags: [17, 3167, 3167, 3167, 126591, 126847, 258047, 258047, 262143][l],
             ssm: ssm_input::level_config(level.clamp(1, 9)),
         }
     }
@@ -489,12 +527,18 @@ impl MixParams {
         let nodes = 1u64 << bits_for(vocab);
         let n_orders = u64::from(self.orders.count_ones());
         let table = 16u64 << self.table_log;
+        let on = |f: u32, n: u64| if self.flags & f != 0 { n } else { 0 };
         let matcher = if self.match_log > 0 {
-            (4u64 << self.match_log) + (2u64 << self.hist_log)
+            (4u64 << self.match_log)
+                + (2u64 << self.hist_log)
+                + on(FLAG_LONG_MATCH, (4u64 << self.match_log) + 8 * N_LEN as u64)
+                + on(
+                    FLAG_MATCH_CTX,
+                    (16u64 << (self.match_log - 2)) + 2 * 256 * 4,
+                )
         } else {
             0
         };
-        let on = |f: u32, n: u64| if self.flags & f != 0 { n } else { 0 };
         let runs = on(FLAG_RUNS, 4u64 << self.table_log);
         let direct = on(FLAG_DIRECT, (2 * DIRECT_SLOTS as u64) << self.table_log);
         let counters = (n_orders * 256
@@ -504,9 +548,13 @@ impl MixParams {
             + on(FLAG_CTX_MAPS, (MAX_ORDERS as u64 + 1) * nodes)
             + on(FLAG_NEW_PRIOR, 2 * n_orders * nodes))
             * 4;
-        // The inputs: MAX_INPUTS, and one more per order with FLAG_DIRECT.
-        let stride = MAX_INPUTS as u64 + on(FLAG_DIRECT, MAX_ORDERS as u64);
-        let mixer = (stride * self.layer1_sets() as u64 + (N_SETS * self.final_sets()) as u64) * 4
+        // Inputs: MAX_INPUTS less the match inputs of flags not set, and one more per order
+        // with FLAG_DIRECT.
+        let n_in = (MAX_INPUTS - MATCH_EXTRA) as u64
+            + on(FLAG_LONG_MATCH, 2)
+            + on(FLAG_MATCH_CTX, 4)
+            + on(FLAG_DIRECT, MAX_ORDERS as u64);
+        let mixer = (n_in * self.layer1_sets() as u64 + (N_SETS * self.final_sets()) as u64) * 4
             + on(FLAG_SSE, ((N_APMX + 5) * SSE_SETS * 4) as u64);
         // APM entries: 33 bins of 2 bytes per context, or 17 with FLAG_SSE (which adds
         // N_APMX hashed APMs), 4 bytes each with FLAG_APM_COUNTS.
@@ -553,9 +601,15 @@ impl MixParams {
 /// at level 9 the input's settings cost ~50 header bytes, more than it saves there).
 pub(crate) const SSM_MIN_CONTENT: u64 = 32 << 10;
 
-/// `params` without the SSM input's settings (unchanged if it has none).
+/// `params` without the SSM input's settings and its tree head's flag (unchanged if it has neither).
 pub(crate) fn without_ssm(params: &[u32]) -> Vec<u32> {
-    params[..params.len().min(N_BASE_PARAMS)].to_vec()
+    let mut list = params[..params.len().min(N_BASE_PARAMS)].to_vec();
+    // The tree head is part of the SSM input; clearing its bit changes nothing else and
+    // keeps level 9's list equal to level 8's (a one-byte standard list in the header).
+    if let Some(flags) = list.get_mut(N_BASE_PARAMS - 1) {
+        *flags &= !FLAG_SSM_TREE;
+    }
+    list
 }
 
 /// Bits of a token id for a vocabulary of `vocab` tokens (at least 1).
@@ -570,75 +624,61 @@ const SSM_LEN: usize = crate::model::ssm::N_PARAMS;
 /// Size of the SSM input's own struct (it is boxed).
 const SSM_INPUT_BYTES: u64 = std::mem::size_of::<SsmInput>() as u64;
 
-/// The match model: token history, hash of the last `match_min` tokens → position.
-struct Matcher {
-    hist: Vec<u16>,
-    hist_mask: usize,
+/// One hashed match finder: the hash of the last `min` tokens → the position after
+/// their last occurrence, and the match it follows.
+struct Finder {
     table: Vec<u32>,
     table_shift: u32,
     min: usize,
-    /// Tokens seen.
-    pos: usize,
-    /// Position in `hist` of the predicted token, valid when `len > 0`.
+    /// Longest match verified when a match is found.
+    verify: usize,
+    /// Position in the history of the predicted token, valid when `len > 0`.
     ptr: usize,
     len: u32,
-    /// Counters by (length, expected bit).
-    counters: Vec<Counter>,
 }
 
-impl Matcher {
-    fn new(p: &MixParams) -> Self {
-        let on = p.match_log > 0;
-        Matcher {
-            hist: vec![0; if on { 1 << p.hist_log } else { 0 }],
-            hist_mask: (1usize << p.hist_log) - 1,
-            table: vec![0; if on { 1 << p.match_log } else { 0 }],
-            table_shift: 64 - p.match_log.max(1),
-            min: p.match_min as usize,
-            pos: 0,
+impl Finder {
+    /// A finder with 2^`log` entries, or none (`log` = 0).
+    fn new(log: u32, min: usize, verify: usize) -> Self {
+        Finder {
+            table: vec![0; if log > 0 { 1 << log } else { 0 }],
+            table_shift: 64 - log.max(1),
+            min,
+            verify,
             ptr: 0,
             len: 0,
-            counters: vec![Counter::HALF; 2 * N_LEN],
         }
     }
 
-    /// The token the match predicts, if any.
+    /// Follows the match with `t`, the token just stored at `pos - 1` of the ring `hist`
+    /// (index mask `m`), and looks for a new match if there is none.
     #[inline]
-    fn expected(&self) -> Option<u32> {
-        (self.len > 0).then(|| u32::from(self.hist[self.ptr & self.hist_mask]))
-    }
-
-    /// Learns `t`, the token just coded, and looks for the next match.
-    fn update(&mut self, t: Token) {
+    fn update(&mut self, hist: &[u16], m: usize, pos: usize, t: Token) {
         if self.table.is_empty() {
             return;
         }
-        let m = self.hist_mask;
-        self.hist[self.pos & m] = t as u16;
-        self.pos += 1;
-        if self.len > 0 && u32::from(self.hist[self.ptr & m]) == t {
+        if self.len > 0 && u32::from(hist[self.ptr & m]) == t {
             self.len = (self.len + 1).min(LEN_CAP);
             self.ptr += 1;
         } else {
             self.len = 0;
         }
-        if self.pos < self.min {
+        if pos < self.min {
             return;
         }
         let mut h = 0u64;
         for i in 1..=self.min {
-            h = (h ^ u64::from(self.hist[(self.pos - i) & m]) ^ 0x100)
-                .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            h = (h ^ u64::from(hist[(pos - i) & m]) ^ 0x100).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         }
         let slot = (h >> self.table_shift) as usize;
         if self.len == 0 {
             let cand = self.table[slot] as usize;
             // A candidate whose context has been overwritten in the ring is useless.
-            if cand > 0 && self.pos - cand + 2 * MAX_LEN as usize <= m {
+            if cand > 0 && pos - cand + 2 * self.verify <= m {
                 let mut l = 0;
-                while l < MAX_LEN as usize
+                while l < self.verify
                     && l < cand
-                    && self.hist[(cand - 1 - l) & m] == self.hist[(self.pos - 1 - l) & m]
+                    && hist[(cand - 1 - l) & m] == hist[(pos - 1 - l) & m]
                 {
                     l += 1;
                 }
@@ -648,7 +688,107 @@ impl Matcher {
                 }
             }
         }
-        self.table[slot] = self.pos as u32;
+        self.table[slot] = pos as u32;
+    }
+}
+
+/// What a finder predicts for the current token.
+#[derive(Clone, Copy)]
+struct MatchIn {
+    /// The expected token's rank, if the finder has a match.
+    expected: Option<u32>,
+    /// The length class (`N_LEN` classes).
+    len_idx: usize,
+    /// The match state of the selectors (0: none, 1..=3 by length).
+    state: usize,
+}
+
+/// The match model: the token history, the short finder (`match_min` tokens) and, with
+/// `FLAG_LONG_MATCH`, a long one; with `FLAG_MATCH_CTX`, the match-context counters.
+struct Matcher {
+    hist: Vec<u16>,
+    hist_mask: usize,
+    /// Tokens seen.
+    pos: usize,
+    short: Finder,
+    /// `FLAG_LONG_MATCH`: the last `LONG_MIN` tokens (no table without the flag).
+    long: Finder,
+    /// Counters by (length, expected bit), of the short and the long finder.
+    counters: Vec<Counter>,
+    long_counters: Vec<Counter>,
+    /// `FLAG_MATCH_CTX`: two hashed tables of 2^(match_log − 2) entries each, for the
+    /// contexts (expected token, length class) and (expected token, previous token),
+    /// in blocks of 16 entries per (context, 4-level subtree) like the context table
+    /// (fewer cache misses: enwik8_1M level 5 ~0.91× the speed of format 4 instead of
+    /// ~0.85× with an entry hashed per node, for +131 bytes); an entry is an adaptive
+    /// counter and a bit-history state, the states mapped to probabilities by one counter
+    /// set per context.
+    ctx: Vec<(Counter, u8)>,
+    state_map: Vec<[Counter; 256]>,
+    /// Shift of a hash to a block of the match-context tables (2^(match_log − 6) blocks).
+    ctx_shift: u32,
+}
+
+/// Tokens hashed by the long finder (`FLAG_LONG_MATCH`; enwik8_1M level 8 with
+/// `FLAG_MATCH_CTX`: 5 tokens 213,033 bytes, 6 212,972, 8 213,004, 12 213,024).
+const LONG_MIN: usize = 6;
+/// Longest match the long finder verifies.
+const LONG_VERIFY: usize = 32;
+
+impl Matcher {
+    fn new(p: &MixParams, init: &[Counter; 256]) -> Self {
+        let on = p.match_log > 0;
+        let long = on && p.flags & FLAG_LONG_MATCH != 0;
+        let ctx_log = if on && p.flags & FLAG_MATCH_CTX != 0 {
+            p.match_log - 2
+        } else {
+            0
+        };
+        let ctx = if ctx_log > 0 { 2 << ctx_log } else { 0 };
+        Matcher {
+            hist: vec![0; if on { 1 << p.hist_log } else { 0 }],
+            hist_mask: (1usize << p.hist_log) - 1,
+            pos: 0,
+            short: Finder::new(p.match_log, p.match_min as usize, MAX_LEN as usize),
+            long: Finder::new(if long { p.match_log } else { 0 }, LONG_MIN, LONG_VERIFY),
+            counters: vec![Counter::HALF; 2 * N_LEN],
+            long_counters: vec![Counter::HALF; if long { 2 * N_LEN } else { 0 }],
+            ctx: vec![(Counter::HALF, 0); ctx],
+            state_map: vec![*init; if ctx > 0 { 2 } else { 0 }],
+            ctx_shift: 68 - ctx_log.max(5),
+        }
+    }
+
+    /// Learns `t`, the token just coded, and looks for the next matches.
+    fn update(&mut self, t: Token) {
+        if self.hist.is_empty() {
+            return;
+        }
+        let m = self.hist_mask;
+        self.hist[self.pos & m] = t as u16;
+        self.pos += 1;
+        self.short.update(&self.hist, m, self.pos, t);
+        self.long.update(&self.hist, m, self.pos, t);
+    }
+
+    /// What `f` predicts, with token ranks from `rank`.
+    #[inline]
+    fn input(&self, f: &Finder, rank: &[u32]) -> MatchIn {
+        let len = f.len;
+        MatchIn {
+            expected: (len > 0).then(|| rank[usize::from(self.hist[f.ptr & self.hist_mask])]),
+            len_idx: if len < 16 {
+                len as usize
+            } else {
+                (12 + (31 - len.leading_zeros()) as usize).min(N_LEN - 1)
+            },
+            state: match len {
+                0 => 0,
+                1..=4 => 1,
+                5..=15 => 2,
+                _ => 3,
+            },
+        }
     }
 }
 
@@ -840,11 +980,14 @@ impl MixModel {
             + usize::from(p.flags & FLAG_UNSEEN != 0)
             + usize::from(p.flags & FLAG_RUNS != 0);
         let ctx_maps = p.flags & FLAG_CTX_MAPS != 0;
-        let n_inputs = orders.len() * per_order + 4 + usize::from(ctx_maps) + n_ssm;
         let ssm = match &p.ssm {
             Some(s) => Some(Box::new(SsmInput::new(s, vocab, ssm_tree)?)),
             None => None,
         };
+        let matcher = Matcher::new(&p, &init_counters);
+        let match_extra = if matcher.long.table.is_empty() { 0 } else { 2 }
+            + if matcher.ctx.is_empty() { 0 } else { 4 };
+        let n_inputs = orders.len() * per_order + 4 + match_extra + usize::from(ctx_maps) + n_ssm;
         let final_lr = if p.flags & FLAG_FINAL_MIX != 0 { 1 } else { 2 };
         let orders_len = orders.len();
         let n_inputs = n_inputs + on(FLAG_DIRECT, orders_len);
@@ -878,7 +1021,7 @@ impl MixModel {
                     0
                 }
             ],
-            matcher: Matcher::new(&p),
+            matcher,
             mixers: p.set_counts().map(|n| Mixer::new(n_inputs, n, p.lr, init)),
             final_mixer: Mixer::new(N_SETS, p.final_sets(), final_lr, 65536 / p.mixers as i32),
             apm1,
@@ -1110,6 +1253,19 @@ const PHI: u64 = 0x9E37_79B9_7F4A_7C15;
 const MIXC: u64 = 0xD6E8_FEB8_6659_FD93;
 const NODEC: u64 = 0x2545_F491_4F6C_DD1D;
 
+/// The length classes of the match contexts (`FLAG_MATCH_CTX`), by `MatchIn::len_idx`:
+/// 0, 1–2, 3, 4–5, 6–8, 9–15, 16–31, 32 and more.
+const MATCH_CTX_LEN: [u64; N_LEN] = {
+    let mut t = [7u64; N_LEN];
+    let head = [0, 1, 1, 2, 3, 3, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 6];
+    let mut i = 0;
+    while i < head.len() {
+        t[i] = head[i];
+        i += 1;
+    }
+    t
+};
+
 /// Weight sets of the layer-1 mixers.
 const SET0: usize = (128 + MAX_BITS) * 4;
 const SET1: usize = (MAX_ORDERS + 1) * MAX_BITS;
@@ -1141,20 +1297,33 @@ impl TokenModel for MixModel {
     fn code<C: EntropyCoder>(&mut self, coder: &mut C, token: Token) -> Result<Token> {
         let n_orders = self.orders.len();
         let token = self.rank.get(token as usize).copied().unwrap_or(0);
-        let expected = self.matcher.expected().map(|e| self.rank[e as usize]);
-        let mlen = self.matcher.len;
-        let match_state = match mlen {
-            0 => 0,
-            1..=4 => 1,
-            5..=15 => 2,
-            _ => 3,
-        };
-        let mlen_idx = if mlen < 16 {
-            mlen as usize
-        } else {
-            (12 + (31 - mlen.leading_zeros()) as usize).min(N_LEN - 1)
-        };
+        let sm = self.matcher.input(&self.matcher.short, &self.rank);
+        let lm = self.matcher.input(&self.matcher.long, &self.rank);
+        let expected = sm.expected;
+        let match_state = sm.state;
+        let mlen_idx = sm.len_idx;
         let mut match_ok = expected.is_some();
+        let use_long = !self.matcher.long.table.is_empty();
+        let mut long_ok = lm.expected.is_some();
+        // The match contexts' token-level hashes (FLAG_MATCH_CTX): the expected token of
+        // the long finder if it has one, else of the short one, with its length class,
+        // and with the previous token.
+        let use_mctx = !self.matcher.ctx.is_empty();
+        let mut mctx_base = [0usize; 2];
+        let (mctx, mctx_e) = if use_mctx {
+            let pm = if lm.expected.is_some() { &lm } else { &sm };
+            let e = pm.expected.map_or(0, |e| u64::from(e) + 1);
+            let lc = MATCH_CTX_LEN[pm.len_idx] | u64::from(lm.expected.is_some()) << 6;
+            (
+                [
+                    (e << 8 | lc).wrapping_mul(MIXC) ^ 5,
+                    (e << 20 | u64::from(self.history[0])).wrapping_mul(PHI) ^ 6,
+                ],
+                sm.expected.map_or(0, |e| u64::from(e) << 8),
+            )
+        } else {
+            ([0; 2], 0)
+        };
         let prev = self.history[0];
         let prev2 = self.history[1];
         let last_byte = (self.text & 255) as usize;
@@ -1226,6 +1395,16 @@ impl TokenModel for MixModel {
             if (depth as usize).is_multiple_of(GROUP) {
                 self.find_buckets(node);
                 local = 1;
+                if use_mctx {
+                    // A block of 16 entries per (context, subtree), like the buckets.
+                    let nh = u64::from(node).wrapping_mul(NODEC);
+                    let half = self.matcher.ctx.len() / 2;
+                    for (c, (b, &h)) in mctx_base.iter_mut().zip(&mctx).enumerate() {
+                        *b = c * half
+                            + (((h ^ nh).wrapping_mul(PHI) >> self.matcher.ctx_shift) as usize)
+                                * 16;
+                    }
+                }
             }
             // Ids >= V are unreachable: when the 1-branch holds only those, the bit is 0.
             if ((value << 1) | 1) << rem >= self.vocab {
@@ -1238,6 +1417,9 @@ impl TokenModel for MixModel {
                 }
                 if let Some(e) = expected {
                     match_ok &= (e >> rem) & 1 == 0;
+                }
+                if let Some(e) = lm.expected {
+                    long_ok &= (e >> rem) & 1 == 0;
                 }
                 continue;
             }
@@ -1294,6 +1476,37 @@ impl TokenModel for MixModel {
             k += 1;
             inputs[k] = mi2;
             k += 1;
+            let mut long_idx = None;
+            if use_long {
+                let (li, li2) = match lm.expected {
+                    Some(e) if long_ok => {
+                        let bit = (e >> rem) & 1;
+                        let i = lm.len_idx * 2 + bit as usize;
+                        long_idx = Some(i);
+                        let conf = (lm.len_idx as i32 + 1) * 32;
+                        (
+                            self.lg.stretch(self.matcher.long_counters[i].p()),
+                            if bit == 1 { conf } else { -conf },
+                        )
+                    }
+                    _ => (0, 0),
+                };
+                inputs[k] = li;
+                inputs[k + 1] = li2;
+                k += 2;
+            }
+            let mut mctx_idx = [0usize; 2];
+            if use_mctx {
+                for (c, (j, &b)) in mctx_idx.iter_mut().zip(&mctx_base).enumerate() {
+                    *j = b + local;
+                    let (counter, s) = self.matcher.ctx[*j];
+                    inputs[k] = self.lg.stretch(counter.p());
+                    inputs[k + 1] = self
+                        .lg
+                        .stretch(self.matcher.state_map[c][usize::from(s)].p());
+                    k += 2;
+                }
+            }
             if let Some(s) = &mut self.ssm {
                 // Ranks: 0-branch lo..mid, 1-branch mid..hi (clipped to V).
                 let lo = (value << 1) << rem;
@@ -1398,7 +1611,9 @@ impl TokenModel for MixModel {
                     .lg
                     .stretch(((first / np as i32) >> (16 - PBITS)) as u32);
                 let mc = match expected {
-                    Some(e) if match_ok => (mlen_idx * 2 + ((e >> rem) & 1) as usize + 1) as u64,
+                    Some(e) if match_ok => {
+                        (mlen_idx * 2 + ((e >> rem) & 1) as usize + 1) as u64 | mctx_e
+                    }
                     _ => 0,
                 };
                 let nh = u64::from(node).wrapping_mul(NODEC);
@@ -1471,6 +1686,18 @@ impl TokenModel for MixModel {
             if let Some(i) = match_idx {
                 self.matcher.counters[i].update(bit, limit);
                 match_ok = (expected.unwrap_or(0) >> rem) & 1 == u32::from(bit);
+            }
+            if let Some(i) = long_idx {
+                self.matcher.long_counters[i].update(bit, limit);
+                long_ok = (lm.expected.unwrap_or(0) >> rem) & 1 == u32::from(bit);
+            }
+            if use_mctx {
+                for (c, &j) in mctx_idx.iter().enumerate() {
+                    let (counter, s) = &mut self.matcher.ctx[j];
+                    counter.update(bit, limit);
+                    self.matcher.state_map[c][usize::from(*s)].update(bit, state_limit);
+                    *s = self.states.next(*s, bit);
+                }
             }
             if ssm_tree && let Some(s) = &mut self.ssm {
                 s.learn(bit);
@@ -1665,6 +1892,9 @@ mod tests {
             FLAG_NEW_PRIOR | FLAG_DIRECT | FLAG_UNSEEN | FLAG_CTX_MAPS | FLAG_RUNS,
             FLAG_MARKUP_MIXER,
             FLAG_MARKUP_MIXER | FLAG_TEXT_MIXERS | FLAG_SSE,
+            FLAG_MATCH_CTX,
+            FLAG_LONG_MATCH,
+            FLAG_MATCH_CTX | FLAG_LONG_MATCH | FLAG_SSE,
         ] {
             let mut p = MixParams::from_list(&params).unwrap();
             p.flags = flags;
@@ -1705,6 +1935,45 @@ mod tests {
         let r = round_trip(&params, 4096, &rnd);
         let bits = r.len() as f64 * 8.0 / rnd.len() as f64;
         assert!(bits < 12.3, "{bits} bits/token on random");
+    }
+
+    /// A long repeat whose short contexts also occur in the noise before it: the short
+    /// finder follows the latest occurrence of the last 3 tokens, the long finder the
+    /// repeat, and the match contexts learn from both.
+    #[test]
+    fn long_finder_and_match_contexts_find_long_repeats() {
+        let mut s = 11;
+        let mut rnd =
+            |n: usize| -> Vec<u32> { (0..n).map(|_| (splitmix(&mut s) % 16) as u32).collect() };
+        let phrase = rnd(2000);
+        let mut tokens = phrase.clone();
+        tokens.extend(rnd(6000));
+        // The repeat with every 25th token changed: after each change the short finder
+        // finds the 3 tokens before in the noise, the long one the repeat.
+        tokens.extend(
+            phrase
+                .iter()
+                .enumerate()
+                .map(|(i, &t)| if i % 25 == 24 { t ^ 5 } else { t }),
+        );
+        let mut p = MixParams::from_list(&small_params()).unwrap();
+        let flags = p.flags & !(FLAG_LONG_MATCH | FLAG_MATCH_CTX);
+        let mut sizes = [0usize; 3];
+        for (n, f) in sizes
+            .iter_mut()
+            .zip([0, FLAG_LONG_MATCH, FLAG_LONG_MATCH | FLAG_MATCH_CTX])
+        {
+            p.flags = flags | f;
+            *n = round_trip(&p.to_list(), 16, &tokens).len();
+        }
+        let [plain, long, both] = sizes;
+        // The noise costs ~4 bits a token either way; the repeat ~300 bytes without a
+        // match.
+        assert!(
+            long + 100 < plain,
+            "long {long}, plain {plain}, both {both}"
+        );
+        assert!(both <= long + 10, "both {both}, long {long}");
     }
 
     #[test]
@@ -1776,12 +2045,15 @@ mod tests {
                 + m.run_counters.capacity() * RUN_COUNTERS * 4
                 + (m.rank.capacity() + m.unrank.capacity()) * 4
                 + m.matcher.hist.capacity() * 2
-                + m.matcher.table.capacity() * 4
+                + (m.matcher.short.table.capacity() + m.matcher.long.table.capacity()) * 4
+                + m.matcher.ctx.capacity() * 8
                 + (m.state_counters.capacity() * 256
                     + m.order0.capacity()
                     + m.novelty.capacity()
                     + m.priors.capacity()
-                    + m.matcher.counters.capacity())
+                    + m.matcher.counters.capacity()
+                    + m.matcher.long_counters.capacity()
+                    + m.matcher.state_map.capacity() * 256)
                     * 4
                 + (m.mixers.iter().map(Mixer::len).sum::<usize>()
                     + m.final_mixer.len()
