@@ -105,7 +105,13 @@ pub fn block_decode(payload: &[u8], raw_len: usize, kind: u8, params: &[u32]) ->
     };
     config.validate()?;
     let mut out = Vec::with_capacity(raw_len);
-    crate::container::block::read_modeled(payload, raw_len, &config, &mut out)?;
+    crate::container::block::read_modeled(
+        payload,
+        raw_len,
+        &config,
+        crate::FORMAT_VERSION,
+        &mut out,
+    )?;
     Ok(out)
 }
 

@@ -27,7 +27,7 @@ pub(crate) fn write_block(data: &[u8], config: &ModelConfig, out: &mut Vec<u8>) 
     Ok(())
 }
 
-/// The payload of a modeled block: vocabulary, token count, coded tokens.
+/// The payload of a modeled block: vocabulary and coded tokens (FORMAT.md §4).
 #[cfg_attr(not(feature = "internals"), allow(dead_code))]
 pub(crate) fn model_block(data: &[u8], config: &ModelConfig) -> Result<Vec<u8>> {
     Ok(model_block_within(data, config, usize::MAX)?.unwrap_or_default())
@@ -51,7 +51,6 @@ fn model_block_within(data: &[u8], config: &ModelConfig, limit: usize) -> Result
     tokens.shrink_to_fit();
     let mut payload = Vec::with_capacity(data.len().min(limit) + PAYLOAD_SLACK);
     vocab.write(&mut payload);
-    put_varint(&mut payload, tokens.len() as u64);
     let mut enc = RangeEncoder::with_output(payload);
     let done = match AnyModel::new(config, &vocab, data.len())? {
         AnyModel::Baseline(mut m) => encode_tokens(&mut *m, &mut enc, &tokens, limit)?,
@@ -61,16 +60,24 @@ fn model_block_within(data: &[u8], config: &ModelConfig, limit: usize) -> Result
     Ok(done.then(|| enc.finish()))
 }
 
-/// Decodes the payload of a modeled block into `out`, which must end up `raw_len` longer.
+/// Decodes the payload of a modeled block of a frame of format `version` into `out`,
+/// which must end up `raw_len` longer. Before version 5 the payload holds the token count;
+/// from version 5 tokens are decoded until the block's `raw_len` bytes are out (every
+/// token is at least one byte, so at most `raw_len` tokens).
 pub(crate) fn read_modeled(
     payload: &[u8],
     raw_len: usize,
     config: &ModelConfig,
+    version: u8,
     out: &mut Vec<u8>,
 ) -> Result<()> {
     let (vocab, used) = Vocab::read(payload)?;
     let mut r = ByteReader::new(&payload[used..]);
-    let n_tokens = r.varint_max(raw_len as u64, "more tokens than bytes in block")?;
+    let n_tokens = if version < 5 {
+        Some(r.varint_max(raw_len as u64, "more tokens than bytes in block")?)
+    } else {
+        None
+    };
     let mut dec = RangeDecoder::new(r.rest());
     let end = out.len() + raw_len;
     match AnyModel::new(config, &vocab, raw_len)? {
@@ -138,14 +145,22 @@ fn decode_tokens<M: TokenModel>(
     m: &mut M,
     dec: &mut RangeDecoder<'_>,
     vocab: &Vocab,
-    n_tokens: u64,
+    n_tokens: Option<u64>,
     end: usize,
     out: &mut Vec<u8>,
 ) -> Result<()> {
-    for _ in 0..n_tokens {
+    let mut left = n_tokens;
+    loop {
+        match &mut left {
+            Some(0) => break,
+            Some(n) => *n -= 1,
+            None if out.len() >= end => break,
+            None => {}
+        }
         let t = m.code(dec, 0)?;
         let bytes = vocab.token_bytes(t);
-        if out.len() + bytes.len() > end {
+        // An empty token would never bring the block to its end.
+        if bytes.is_empty() || out.len() + bytes.len() > end {
             return Err(corrupt("block decodes to more bytes than declared"));
         }
         out.extend_from_slice(bytes);

@@ -669,16 +669,23 @@ fn read_block<R: Read>(
             None => {
                 read_payload(r, payload_len, payload)?;
                 out.clear();
-                block::read_modeled(payload, raw_len as usize, &frame.header.model, out)?;
+                block::read_modeled(
+                    payload,
+                    raw_len as usize,
+                    &frame.header.model,
+                    frame.header.version,
+                    out,
+                )?;
                 Ok(Slot::Ready(Ok(std::mem::take(out))))
             }
             Some(pool) => {
                 let mut payload = Vec::new();
                 read_payload(r, payload_len, &mut payload)?;
                 let config = frame.header.model.clone();
+                let version = frame.header.version;
                 Ok(Slot::Running(spawn_block(pool, move || {
                     let mut out = Vec::new();
-                    block::read_modeled(&payload, raw_len as usize, &config, &mut out)?;
+                    block::read_modeled(&payload, raw_len as usize, &config, version, &mut out)?;
                     Ok(out)
                 })))
             }
