@@ -1254,6 +1254,41 @@ impl MixModel {
         }
         (k, seen)
     }
+
+    /// Trains the orders' state counters (or priors), direct entries (`DIRECT`: this
+    /// decision has a direct slot) and bit histories with the coded `bit`.
+    #[inline(always)]
+    fn learn_orders<const PRIOR: bool, const DIRECT: bool>(
+        &mut self,
+        (slot_state, prior_idx, local, bit, state_limit): (&[u8], &[u32], usize, bool, u32),
+    ) {
+        let n = slot_state.len();
+        let buckets = &self.bucket[..n];
+        let counters = &mut self.state_counters[..n];
+        let prior_idx = &prior_idx[..n];
+        for (i, &s) in slot_state.iter().enumerate() {
+            // With the priors, a state-0 counter is never read, so it is not updated.
+            if PRIOR && s == 0 {
+                self.priors[prior_idx[i] as usize].update(bit, PRIOR_LIMIT);
+            } else {
+                counters[i][usize::from(s)].update(bit, state_limit);
+            }
+            if DIRECT {
+                // A new slot starts at 1/2 with count 0 (its entry may be stale).
+                let e = &mut self.direct[buckets[i] / 2 + local];
+                let (p, n) = if s == 0 {
+                    (2048, 0)
+                } else {
+                    (i64::from(*e >> 4), usize::from(*e & 15))
+                };
+                let t = if bit { 4095 } else { 1 };
+                let r = i64::from(tables::RECIP[DIRECT_COUNT[n]]);
+                let p = (p + (((t - p) * r + (1 << 15)) >> 16)).clamp(1, 4095);
+                *e = (p as u16) << 4 | (n + usize::from(n < 15)) as u16;
+            }
+            self.table[buckets[i] + local] = self.states.next(s, bit);
+        }
+    }
 }
 
 const PHI: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -1652,29 +1687,14 @@ impl TokenModel for MixModel {
             // (limit 255 → 1020: enwik8_1M level 5 1.7685 → 1.7677 bpb).
             let state_limit = (4 * limit).min(1023);
             let direct_slot = use_direct && local < DIRECT_SLOTS;
-            let buckets = &self.bucket[..n_orders];
-            let counters = &mut self.state_counters[..n_orders];
-            for (i, &s) in slot_state[..n_orders].iter().enumerate() {
-                // With the priors, a state-0 counter is never read, so it is not updated.
-                if use_prior && s == 0 {
-                    self.priors[prior_idx[i] as usize].update(bit, PRIOR_LIMIT);
-                } else {
-                    counters[i][usize::from(s)].update(bit, state_limit);
-                }
-                if direct_slot {
-                    // A new slot starts at 1/2 with count 0 (its entry may be stale).
-                    let e = &mut self.direct[buckets[i] / 2 + local];
-                    let (p, n) = if s == 0 {
-                        (2048, 0)
-                    } else {
-                        (i64::from(*e >> 4), usize::from(*e & 15))
-                    };
-                    let t = if bit { 4095 } else { 1 };
-                    let r = i64::from(tables::RECIP[DIRECT_COUNT[n]]);
-                    let p = (p + (((t - p) * r + (1 << 15)) >> 16)).clamp(1, 4095);
-                    *e = (p as u16) << 4 | (n + usize::from(n < 15)) as u16;
-                }
-                self.table[buckets[i] + local] = self.states.next(s, bit);
+            let sl = &slot_state[..n_orders];
+            let learn = (sl, &prior_idx[..n_orders], local, bit, state_limit);
+            // Const parameters again: the per-order checks leave the loop.
+            match (use_prior, direct_slot) {
+                (false, false) => self.learn_orders::<false, false>(learn),
+                (true, false) => self.learn_orders::<true, false>(learn),
+                (false, true) => self.learn_orders::<false, true>(learn),
+                (true, true) => self.learn_orders::<true, true>(learn),
             }
             self.order0[o0].update(bit, limit);
             if ctx_maps {
