@@ -1117,9 +1117,13 @@ impl MixModel {
 
     /// Finds (or makes) the bucket of every order for the subtree at `node`.
     fn find_buckets(&mut self, node: u32) {
-        for i in 0..self.orders.len() {
-            let h = (self.ctx_hash[i] ^ u64::from(node).wrapping_mul(NODEC)).wrapping_mul(PHI);
-            let idx = (h >> self.table_shift) as usize;
+        let n = self.orders.len();
+        let table_shift = self.table_shift;
+        let (table, weight) = (&mut self.table, &self.states.weight);
+        let nh = u64::from(node).wrapping_mul(NODEC);
+        for (out, &ch) in self.bucket[..n].iter_mut().zip(&self.ctx_hash[..n]) {
+            let h = (ch ^ nh).wrapping_mul(PHI);
+            let idx = (h >> table_shift) as usize;
             let check = (h >> 8) as u8;
             let mut found = None;
             let mut victim = idx;
@@ -1127,20 +1131,20 @@ impl MixModel {
             for probe in 0..3 {
                 let b = idx ^ probe;
                 let base = b * 16;
-                if self.table[base] == check {
+                if table[base] == check {
                     found = Some(base);
                     break;
                 }
-                let w = self.states.weight[usize::from(self.table[base + 1])];
+                let w = weight[usize::from(table[base + 1])];
                 if w < victim_weight {
                     victim_weight = w;
                     victim = b;
                 }
             }
-            self.bucket[i] = found.unwrap_or_else(|| {
+            *out = found.unwrap_or_else(|| {
                 let base = victim * 16;
-                self.table[base..base + 16].fill(0);
-                self.table[base] = check;
+                table[base..base + 16].fill(0);
+                table[base] = check;
                 base
             });
         }
