@@ -1117,9 +1117,13 @@ impl MixModel {
 
     /// Finds (or makes) the bucket of every order for the subtree at `node`.
     fn find_buckets(&mut self, node: u32) {
-        for i in 0..self.orders.len() {
-            let h = (self.ctx_hash[i] ^ u64::from(node).wrapping_mul(NODEC)).wrapping_mul(PHI);
-            let idx = (h >> self.table_shift) as usize;
+        let n = self.orders.len();
+        let table_shift = self.table_shift;
+        let (table, weight) = (&mut self.table, &self.states.weight);
+        let nh = u64::from(node).wrapping_mul(NODEC);
+        for (out, &ch) in self.bucket[..n].iter_mut().zip(&self.ctx_hash[..n]) {
+            let h = (ch ^ nh).wrapping_mul(PHI);
+            let idx = (h >> table_shift) as usize;
             let check = (h >> 8) as u8;
             let mut found = None;
             let mut victim = idx;
@@ -1127,20 +1131,20 @@ impl MixModel {
             for probe in 0..3 {
                 let b = idx ^ probe;
                 let base = b * 16;
-                if self.table[base] == check {
+                if table[base] == check {
                     found = Some(base);
                     break;
                 }
-                let w = self.states.weight[usize::from(self.table[base + 1])];
+                let w = weight[usize::from(table[base + 1])];
                 if w < victim_weight {
                     victim_weight = w;
                     victim = b;
                 }
             }
-            self.bucket[i] = found.unwrap_or_else(|| {
+            *out = found.unwrap_or_else(|| {
                 let base = victim * 16;
-                self.table[base..base + 16].fill(0);
-                self.table[base] = check;
+                table[base..base + 16].fill(0);
+                table[base] = check;
                 base
             });
         }
@@ -1188,8 +1192,15 @@ impl MixModel {
         } else {
             0
         };
-        for i in 0..self.orders.len() {
-            let s = self.table[self.bucket[i] + at.local];
+        // Every per-order array sliced to the same length, so `i` needs no bounds checks.
+        let n = self.orders.len();
+        let (bucket, counters) = (&self.bucket[..n], &self.state_counters[..n]);
+        let (run_rank, run_counters) = (&self.run_rank[..n], &self.run_counters[..n]);
+        let (run_class, states) = (&at.run_class[..n], &mut states[..n]);
+        let (run_used, prior_idx) = (&mut run_used[..n], &mut prior_idx[..n]);
+        let det = &self.states.det;
+        for i in 0..n {
+            let s = self.table[bucket[i] + at.local];
             states[i] = s;
             let su = usize::from(s);
             let mut st = if PRIOR && s == 0 {
@@ -1199,7 +1210,7 @@ impl MixModel {
             } else if UNSEEN && s == 0 {
                 0
             } else {
-                self.lg.stretch(self.state_counters[i][su].p())
+                self.lg.stretch(counters[i][su].p())
             };
             if PRIOR {
                 prev_seen = s != 0;
@@ -1210,7 +1221,7 @@ impl MixModel {
             inputs[k] = st;
             k += 1;
             if use_det {
-                inputs[k] = if self.states.det[su] { st } else { 0 };
+                inputs[k] = if det[su] { st } else { 0 };
                 k += 1;
             }
             if UNSEEN {
@@ -1221,23 +1232,23 @@ impl MixModel {
                 inputs[k] = if s == 0 || at.local >= DIRECT_SLOTS {
                     0
                 } else {
-                    let e = self.direct[self.bucket[i] / 2 + at.local];
+                    let e = self.direct[bucket[i] / 2 + at.local];
                     let d = self.lg.stretch(u32::from(e >> 4));
                     if CTX_MAPS { d * 3 / 4 } else { d }
                 };
                 k += 1;
             }
             if use_runs {
-                let c = usize::from(at.run_class[i]);
+                let c = usize::from(run_class[i]);
                 inputs[k] = if c > 0 {
-                    let e = (self.run_rank[i] >> at.rem) & 1;
+                    let e = (run_rank[i] >> at.rem) & 1;
                     let mut j = c * 2 + e as usize;
                     if CTX_MAPS {
-                        let uncertain = s != 0 && !self.states.det[su];
+                        let uncertain = s != 0 && !det[su];
                         j = j << 3 | usize::from(uncertain) << 2 | depth_class;
                     }
                     run_used[i] = j as u8;
-                    self.lg.stretch(self.run_counters[i][j].p())
+                    self.lg.stretch(run_counters[i][j].p())
                 } else {
                     0
                 };
@@ -1246,6 +1257,41 @@ impl MixModel {
             seen += usize::from(s != 0);
         }
         (k, seen)
+    }
+
+    /// Trains the orders' state counters (or priors), direct entries (`DIRECT`: this
+    /// decision has a direct slot) and bit histories with the coded `bit`.
+    #[inline(always)]
+    fn learn_orders<const PRIOR: bool, const DIRECT: bool>(
+        &mut self,
+        (slot_state, prior_idx, local, bit, state_limit): (&[u8], &[u32], usize, bool, u32),
+    ) {
+        let n = slot_state.len();
+        let buckets = &self.bucket[..n];
+        let counters = &mut self.state_counters[..n];
+        let prior_idx = &prior_idx[..n];
+        for (i, &s) in slot_state.iter().enumerate() {
+            // With the priors, a state-0 counter is never read, so it is not updated.
+            if PRIOR && s == 0 {
+                self.priors[prior_idx[i] as usize].update(bit, PRIOR_LIMIT);
+            } else {
+                counters[i][usize::from(s)].update(bit, state_limit);
+            }
+            if DIRECT {
+                // A new slot starts at 1/2 with count 0 (its entry may be stale).
+                let e = &mut self.direct[buckets[i] / 2 + local];
+                let (p, n) = if s == 0 {
+                    (2048, 0)
+                } else {
+                    (i64::from(*e >> 4), usize::from(*e & 15))
+                };
+                let t = if bit { 4095 } else { 1 };
+                let r = i64::from(tables::RECIP[DIRECT_COUNT[n]]);
+                let p = (p + (((t - p) * r + (1 << 15)) >> 16)).clamp(1, 4095);
+                *e = (p as u16) << 4 | (n + usize::from(n < 15)) as u16;
+            }
+            self.table[buckets[i] + local] = self.states.next(s, bit);
+        }
     }
 }
 
@@ -1645,40 +1691,28 @@ impl TokenModel for MixModel {
             // (limit 255 → 1020: enwik8_1M level 5 1.7685 → 1.7677 bpb).
             let state_limit = (4 * limit).min(1023);
             let direct_slot = use_direct && local < DIRECT_SLOTS;
-            for (i, &s) in slot_state[..n_orders].iter().enumerate() {
-                // With the priors, a state-0 counter is never read, so it is not updated.
-                if use_prior && s == 0 {
-                    self.priors[prior_idx[i] as usize].update(bit, PRIOR_LIMIT);
-                } else {
-                    self.state_counters[i][usize::from(s)].update(bit, state_limit);
-                }
-                if direct_slot {
-                    // A new slot starts at 1/2 with count 0 (its entry may be stale).
-                    let e = &mut self.direct[self.bucket[i] / 2 + local];
-                    let (p, n) = if s == 0 {
-                        (2048, 0)
-                    } else {
-                        (i64::from(*e >> 4), usize::from(*e & 15))
-                    };
-                    let t = if bit { 4095 } else { 1 };
-                    let r = i64::from(tables::RECIP[DIRECT_COUNT[n]]);
-                    let p = (p + (((t - p) * r + (1 << 15)) >> 16)).clamp(1, 4095);
-                    *e = (p as u16) << 4 | (n + usize::from(n < 15)) as u16;
-                }
-                self.table[self.bucket[i] + local] = self.states.next(s, bit);
+            let sl = &slot_state[..n_orders];
+            let learn = (sl, &prior_idx[..n_orders], local, bit, state_limit);
+            // Const parameters again: the per-order checks leave the loop.
+            match (use_prior, direct_slot) {
+                (false, false) => self.learn_orders::<false, false>(learn),
+                (true, false) => self.learn_orders::<true, false>(learn),
+                (false, true) => self.learn_orders::<false, true>(learn),
+                (true, true) => self.learn_orders::<true, true>(learn),
             }
             self.order0[o0].update(bit, limit);
             if ctx_maps {
                 self.novelty[nov].update(bit, limit);
             }
             if use_runs {
+                let run_rank = &self.run_rank[..n_orders];
+                let run_counters = &mut self.run_counters[..n_orders];
+                let (classes, used) = (&mut run_class[..n_orders], &run_used[..n_orders]);
                 for i in 0..n_orders {
-                    let c = run_class[i];
-                    if c > 0 {
-                        let j = usize::from(run_used[i]);
-                        self.run_counters[i][j].update(bit, limit);
-                        if (self.run_rank[i] >> rem) & 1 != u32::from(bit) {
-                            run_class[i] = 0;
+                    if classes[i] > 0 {
+                        run_counters[i][usize::from(used[i])].update(bit, limit);
+                        if (run_rank[i] >> rem) & 1 != u32::from(bit) {
+                            classes[i] = 0;
                         }
                     }
                 }
