@@ -47,7 +47,7 @@ use tables::{Apm, Counter, Logistic, Mixer, PBITS, States};
 use text::MarkupState;
 
 /// The most context orders a model may use.
-/// (22 since the markup contexts: level 9 uses 22.)
+/// (22 since the markup contexts: level 9 uses 22, `FLAG_FIELD`'s included.)
 pub(crate) const MAX_ORDERS: usize = 22;
 /// Context kinds beyond the token and byte orders (bit numbers of `orders`).
 const KIND_WORD: u32 = 17;
@@ -84,6 +84,9 @@ const KIND_MARKUP2: u32 = 30;
 const KIND_SENTENCE: u32 = 31;
 /// The highest context kind.
 const MAX_KIND: u32 = 31;
+/// `FLAG_FIELD`'s context (not an `orders` bit): the markup field name
+/// (`text::MarkupState::field`), the markup summary, the last byte and the current word.
+const KIND_FIELD: u32 = 32;
 /// Columns are counted up to this in the `KIND_COLUMN` context (enwik8_1M level 5, with a
 /// development switch: a cap of 4 1.7478 bpb, 8 1.7474, 16 1.7478, 64 1.7494).
 const COLUMN_CAP: u32 = 8;
@@ -297,7 +300,19 @@ const FLAG_MATCH_CTX: u32 = 8192;
 /// (+41 at level 5).
 const FLAG_LONG_MATCH: u32 = 16384;
 /// All valid `flags` bits.
-const FLAGS_ALL: u32 = FLAG_DIRECT
+/// `flags` bit: one context more, `KIND_FIELD` (the name of the template, link or tag
+/// the text is in, or of the template argument being given), after the `orders` ones.
+/// enwik8_1M level 8: 208,439 → 208,197 bytes on top of the 22 contexts; levels 7–9
+/// take it instead of the word trigram (kind 21, whose removal alone gives 208,410, the
+/// least loss of the kinds 19 and 21–27: 208,461 … 208,668): level 7 208,695 → 208,414,
+/// level 8 → 208,164, level 9 207,921 → 207,644. Tried: the field and the word only
+/// 208,281, with the full markup state 208,413, with the previous word too 208,436.
+/// Non-wiki text loses a little (level 8: testdata/source.c 743 → 745 bytes,
+/// nginx_access.log 3,057 → 3,059).
+const FLAG_FIELD: u32 = 1 << 18;
+
+const FLAGS_ALL: u32 = FLAG_FIELD
+    | FLAG_DIRECT
     | FLAG_NEW_PRIOR
     | FLAG_RUNS
     | FLAG_APM2
@@ -347,6 +362,7 @@ impl MixParams {
         // there (215,733 → 212,146 bytes with bit 15; keeping the column 212,032 with one
         // context more); level 6 adds bits 28 and 29, levels 7–9 all four (level 8
         // 214,068 → 209,995, enwik8_3M 618,297 → 608,320 with bits 28, 29 and 15).
+        // Levels 7–9 trade the word trigram (bit 21) for flags bit 18's field context.
         const fn ctx(tokens: u32, bytes: u32, other: u32) -> u32 {
             tokens << 1 | bytes << 9 | other << 17
         }
@@ -357,9 +373,9 @@ impl MixParams {
             ctx(0b1011, 0b11, 0b1110_0111),
             ctx(0b1011, 0b1111, 0b1_1001_1011_0111),
             ctx(0b1011, 0b1111, 0b1_1001_1111_0111),
-            ctx(0b1011, 0b10_1111, 0b111_1111_1111_0111),
-            ctx(0b1011, 0b10_1111, 0b111_1111_1111_0111),
-            ctx(0b1011, 0b10_1111, 0b111_1111_1111_0111),
+            ctx(0b1011, 0b10_1111, 0b111_1111_1110_0111),
+            ctx(0b1011, 0b10_1111, 0b111_1111_1110_0111),
+            ctx(0b1011, 0b10_1111, 0b111_1111_1110_0111),
         ][l];
         MixParams {
             orders,
@@ -390,8 +406,9 @@ impl MixParams {
             // 12 (the SSM's tree head) only where the SSM input is (level 9), bit 15 (markup
             // mixing) at 5–9, bits 13 and 14 (match contexts, long match finder) at 5–9
             // (enwik8_1M on their own: level 5 215,733 → 214,739 bytes, level 8 214,068 →
-            // 213,077, level 9 213,224 → 212,366; enwik8_3M level 8 618,297 → 615,153).
-            flags: [17, 3167, 3167, 3167, 126591, 126847, 258047, 258047, 262143][l],
+            // 213,077, level 9 213,224 → 212,366; enwik8_3M level 8 618,297 → 615,153);
+            // bit 18 (the field context) at 7–9.
+            flags: [17, 3167, 3167, 3167, 126591, 126847, 520191, 520191, 524287][l],
             ssm: ssm_input::level_config(level.clamp(1, 9)),
         }
     }
@@ -459,7 +476,7 @@ impl MixParams {
             ssm,
         };
         let ok = orders & !(((1 << MAX_KIND) - 1) << 1) == 0
-            && orders.count_ones() as usize <= MAX_ORDERS
+            && p.n_orders() as usize <= MAX_ORDERS
             && TABLE_LOG.contains(&table_log)
             && (match_log == 0 || MATCH_LOG.contains(&match_log))
             && HIST_LOG.contains(&hist_log)
@@ -521,11 +538,16 @@ impl MixParams {
         }
     }
 
+    /// The number of contexts: the `orders` bits and `FLAG_FIELD`'s.
+    fn n_orders(self) -> u32 {
+        self.orders.count_ones() + u32::from(self.flags & FLAG_FIELD != 0)
+    }
+
     /// Upper bound on the bytes a model with these settings allocates for a vocabulary
     /// of `vocab` tokens.
     pub(crate) fn memory(self, vocab: usize) -> u64 {
         let nodes = 1u64 << bits_for(vocab);
-        let n_orders = u64::from(self.orders.count_ones());
+        let n_orders = u64::from(self.n_orders());
         let table = 16u64 << self.table_log;
         let on = |f: u32, n: u64| if self.flags & f != 0 { n } else { 0 };
         let matcher = if self.match_log > 0 {
@@ -924,7 +946,10 @@ impl MixModel {
         }
         let nbits = bits_for(vocab);
         let lg = Logistic::new();
-        let orders: Vec<u32> = (1..=MAX_KIND).filter(|k| p.orders >> k & 1 == 1).collect();
+        let orders: Vec<u32> = (1..=MAX_KIND)
+            .filter(|k| p.orders >> k & 1 == 1)
+            .chain((p.flags & FLAG_FIELD != 0).then_some(KIND_FIELD))
+            .collect();
         // The hashed APMs adapt at rate 2^-4 (enwik8_1M level 5: rate 7 1.7733 bpb, 6
         // 1.7710, 5 1.7690, 4 1.7677, 3 1.7704); the per-node one at 2^-6 (level 1, where it
         // is alone: 4 1.8578, 6 1.8542, 7 1.8553).
@@ -1008,7 +1033,8 @@ impl MixModel {
             line_first: 0,
             shape: 0,
             word_len: 0,
-            markup: (p.orders >> KIND_MARKUP != 0 || p.flags & FLAG_MARKUP_MIXER != 0)
+            markup: (p.orders >> KIND_MARKUP != 0
+                || p.flags & (FLAG_MARKUP_MIXER | FLAG_FIELD) != 0)
                 .then(MarkupState::new),
             table: vec![0; 16 << p.table_log],
             table_shift: 64 - p.table_log,
@@ -1106,6 +1132,14 @@ impl MixModel {
                     (mk << 8 | (self.text & 255)).wrapping_mul(PHI)
                         ^ self.word.wrapping_mul(MIXC).rotate_left(17)
                 }
+                KIND_FIELD => match &self.markup {
+                    Some(mk) => {
+                        (mk.field() ^ (mk.small() as u64) << 8 ^ (self.text & 255))
+                            .wrapping_mul(PHI)
+                            ^ self.word.wrapping_mul(MIXC).rotate_left(17)
+                    }
+                    None => 0,
+                },
                 16 => self.text,
                 _ => self.text & ((1 << (8 * (o - MAX_ORDER_LEN))) - 1),
             };

@@ -38,6 +38,13 @@ pub(super) struct MarkupState {
     /// next word starts a sentence (after `.`, `!`, `?` or a newline).
     sent_first: u64,
     sent_new: bool,
+    /// The current field (`FLAG_FIELD`): the hash of the name after the last `{`, `[`
+    /// or `<`, or of a template argument's name (`|name=`); 0 outside any.
+    field: u64,
+    /// The name being read: 0 none, 1 after an opening bracket, 2 after a `|` (it
+    /// becomes the field only at a `=`); and its hash so far.
+    cap_mode: u8,
+    cap: u64,
 }
 
 impl MarkupState {
@@ -55,6 +62,9 @@ impl MarkupState {
             qrun: 0,
             sent_first: 0,
             sent_new: true,
+            field: 0,
+            cap_mode: 0,
+            cap: 0,
         }
     }
 
@@ -87,8 +97,47 @@ impl MarkupState {
         self.sent_first
     }
 
+    /// The current field name's hash (0 outside any).
+    #[inline]
+    pub(super) fn field(&self) -> u64 {
+        self.field
+    }
+
+    /// Reads field names: `b` continues the name being read or ends it.
+    fn update_field(&mut self, b: u8) {
+        if self.cap_mode != 0 {
+            let name = b.is_ascii_alphanumeric()
+                || matches!(b, b'_' | b'-' | b':')
+                || (b == b' ' && !self.in_tag);
+            if name {
+                self.cap = step(self.cap, b.to_ascii_lowercase());
+                return;
+            }
+            if self.cap_mode == 1 || b == b'=' {
+                self.field = self.cap;
+            }
+            self.cap_mode = 0;
+        }
+        match b {
+            b'{' | b'[' | b'<' => {
+                self.cap_mode = 1;
+                self.cap = 0;
+            }
+            b'|' => {
+                self.cap_mode = 2;
+                self.cap = 0;
+            }
+            b'\n' if self.tmpl == 0 => self.field = 0,
+            // Closing the outermost bracket (the depths before `b`).
+            b']' if self.link <= 1 && self.tmpl == 0 => self.field = 0,
+            b'}' if self.tmpl <= 1 && self.link == 0 => self.field = 0,
+            _ => {}
+        }
+    }
+
     /// Learns byte `b`; `word` is the model's current word before `b`.
     pub(super) fn update(&mut self, b: u8, word: u64) {
+        self.update_field(b);
         if !b.is_ascii_alphabetic() && word != 0 && self.sent_new {
             self.sent_first = word;
             self.sent_new = false;
