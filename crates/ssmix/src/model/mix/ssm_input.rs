@@ -415,14 +415,7 @@ mod tests {
                     .unwrap()
                     .memory(MAX_VOCAB)
         );
-        let mut s = 17;
-        for v in [3usize, 300, 4096] {
-            let toks: Vec<u32> = (0..1200)
-                .map(|_| (splitmix(&mut s) % v as u64) as u32)
-                .collect();
-            let a = round_trip(&params, v, &toks);
-            assert_eq!(a, round_trip(&params, v, &toks), "deterministic, V = {v}");
-        }
+        round_trips_deterministically(&params, 17, 1200, &[3, 300, 4096]);
         let toks: Vec<u32> = (0..3000)
             .map(|i| ((i * 7) % 50 + (i / 300) % 3) as u32)
             .collect();
@@ -433,6 +426,20 @@ mod tests {
             round_trip(&params[..10], 256, &toks),
             round_trip(&params_with_ssm()[..10], 256, &toks)
         );
+    }
+
+    /// Round-trips `n` random tokens for each vocabulary size twice and checks that both
+    /// runs agree; returns the random state for the caller's next draws.
+    fn round_trips_deterministically(params: &[u32], seed: u64, n: usize, vocabs: &[usize]) -> u64 {
+        let mut s = seed;
+        for &v in vocabs {
+            let toks: Vec<u32> = (0..n)
+                .map(|_| (splitmix(&mut s) % v as u64) as u32)
+                .collect();
+            let a = round_trip(params, v, &toks);
+            assert_eq!(a, round_trip(params, v, &toks), "deterministic, V = {v}");
+        }
+        s
     }
 
     fn params_with_ssm() -> Vec<u32> {
@@ -446,14 +453,7 @@ mod tests {
         let params = params_with_ssm();
         round_trip(&params, 1, &[0; 20]);
         round_trip(&params, 2, &[1, 0, 1, 1, 0]);
-        let mut s = 9;
-        for v in [3usize, 256, 300, 4096] {
-            let toks: Vec<u32> = (0..1500)
-                .map(|_| (splitmix(&mut s) % v as u64) as u32)
-                .collect();
-            let a = round_trip(&params, v, &toks);
-            assert_eq!(a, round_trip(&params, v, &toks), "deterministic, V = {v}");
-        }
+        let mut s = round_trips_deterministically(&params, 9, 1500, &[3, 256, 300, 4096]);
         // A sequence the SSM can learn but the context models see only at order 1:
         // a token followed by itself plus one, with random starts. The SSM input changes
         // the code, and both sides agree on it.
