@@ -1089,6 +1089,8 @@ impl MixModel {
                 j += 1;
             }
         }
+        // The markup state, once for the three contexts that hash it.
+        let mk = self.markup.as_ref().map_or(0, MarkupState::code);
         for &o in &self.orders[j..] {
             let x = match o {
                 KIND_WORD => self.word,
@@ -1115,20 +1117,13 @@ impl MixModel {
                 KIND_WORD_SHAPE => self.word ^ u64::from(self.shape & 0xfff) << 50,
                 KIND_WORD_SKIP => self.word3.wrapping_mul(PHI) ^ self.word,
                 KIND_PREV_WORD => self.prev_word.wrapping_mul(PHI) ^ (self.text & 255),
-                KIND_MARKUP => {
-                    let mk = self.markup.as_ref().map_or(0, MarkupState::code);
-                    mk << 16 | u64::from(self.shape & 0xff) << 8 | (self.text & 255)
-                }
+                KIND_MARKUP => mk << 16 | u64::from(self.shape & 0xff) << 8 | (self.text & 255),
                 KIND_SENTENCE => {
                     let first = self.markup.as_ref().map_or(0, MarkupState::sentence);
                     first.wrapping_mul(PHI) ^ self.word.wrapping_mul(MIXC).rotate_left(17)
                 }
-                KIND_MARKUP2 => {
-                    let mk = self.markup.as_ref().map_or(0, MarkupState::code);
-                    mk << 16 | (self.text & 0xffff)
-                }
+                KIND_MARKUP2 => mk << 16 | (self.text & 0xffff),
                 KIND_MARKUP_WORD => {
-                    let mk = self.markup.as_ref().map_or(0, MarkupState::code);
                     (mk << 8 | (self.text & 255)).wrapping_mul(PHI)
                         ^ self.word.wrapping_mul(MIXC).rotate_left(17)
                 }
