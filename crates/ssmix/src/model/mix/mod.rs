@@ -1035,7 +1035,7 @@ impl MixModel {
             word_len: 0,
             markup: (p.orders >> KIND_MARKUP != 0
                 || p.flags & (FLAG_MARKUP_MIXER | FLAG_FIELD) != 0)
-                .then(MarkupState::new),
+                .then(|| MarkupState::new(p.flags & FLAG_FIELD != 0)),
             table: vec![0; 16 << p.table_log],
             table_shift: 64 - p.table_log,
             order0: vec![Counter::HALF; 1 << nbits],

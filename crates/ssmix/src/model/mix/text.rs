@@ -45,10 +45,13 @@ pub(super) struct MarkupState {
     /// becomes the field only at a `=`); and its hash so far.
     cap_mode: u8,
     cap: u64,
+    /// Whether field names are read at all (only `FLAG_FIELD` uses them).
+    fields: bool,
 }
 
 impl MarkupState {
-    pub(super) fn new() -> Self {
+    /// A fresh state; `fields`: read field names (`field` stays 0 otherwise).
+    pub(super) fn new(fields: bool) -> Self {
         MarkupState {
             link: 0,
             tmpl: 0,
@@ -65,6 +68,7 @@ impl MarkupState {
             field: 0,
             cap_mode: 0,
             cap: 0,
+            fields,
         }
     }
 
@@ -137,7 +141,9 @@ impl MarkupState {
 
     /// Learns byte `b`; `word` is the model's current word before `b`.
     pub(super) fn update(&mut self, b: u8, word: u64) {
-        self.update_field(b);
+        if self.fields {
+            self.update_field(b);
+        }
         if !b.is_ascii_alphabetic() && word != 0 && self.sent_new {
             self.sent_first = word;
             self.sent_new = false;
@@ -233,7 +239,7 @@ mod tests {
     use super::*;
 
     fn feed(s: &[u8]) -> MarkupState {
-        let mut m = MarkupState::new();
+        let mut m = MarkupState::new(true);
         for &b in s {
             m.update(b, 0);
         }
