@@ -40,9 +40,19 @@ struct Case {
 /// every level family, multi-block frames, no-checksum frames, non-ASCII text, an
 /// incompressible (stored) block and the empty frame.
 const CASES: &[Case] = &[
+    // Content under 32 KiB: level 1 codes it with level 2's settings.
     Case {
         name: "english_l1",
         input: "english.txt",
+        level: 1,
+        block_size: None,
+        checksum: true,
+        preset: Preset::Default,
+    },
+    // Level 1's own settings: content under 32 KiB takes level 2's (see english_l1).
+    Case {
+        name: "nginx_l1",
+        input: "nginx_access.log",
         level: 1,
         block_size: None,
         checksum: true,

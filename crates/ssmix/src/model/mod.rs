@@ -64,13 +64,13 @@ impl ModelConfig {
 impl ModelConfig {
     /// The settings an encoder uses for content of `size` bytes (an encoder choice, not
     /// part of the format: the result is stored in the header like any other setting).
-    /// The mixing model's SSM input costs ~50 header bytes and needs tens of kilobytes
-    /// to learn anything, so it is left out below `mix::SSM_MIN_CONTENT`.
+    /// See `mix::for_content_size`: small content leaves out the SSM input and takes
+    /// level 2's settings at level 1.
     pub(crate) fn for_content_size(&self, size: u64) -> ModelConfig {
         match self.kind {
-            ModelKind::Mix if size < mix::SSM_MIN_CONTENT => ModelConfig {
+            ModelKind::Mix => ModelConfig {
                 kind: self.kind,
-                params: mix::without_ssm(&self.params),
+                params: mix::for_content_size(&self.params, size),
             },
             _ => self.clone(),
         }
@@ -164,5 +164,21 @@ mod tests {
         assert_eq!(l5.for_content_size(0), l5);
         let paper = config_for(Level::new(5).unwrap(), Preset::Paper);
         assert_eq!(paper.for_content_size(0), paper);
+    }
+
+    #[test]
+    fn small_content_at_level_1_takes_level_2_settings() {
+        let level = |l| config_for(Level::new(l).unwrap(), Preset::Default);
+        let (l1, l2) = (level(1), level(2));
+        assert_eq!(l1.for_content_size(0), l2);
+        assert_eq!(l1.for_content_size(mix::FAST_MIN_CONTENT - 1), l2);
+        assert_eq!(l1.for_content_size(mix::FAST_MIN_CONTENT), l1);
+        // Only level 1's own list is replaced: a custom list stays as it is.
+        let mut custom = l1.clone();
+        custom.params[1] -= 1;
+        assert_eq!(custom.for_content_size(0), custom);
+        for l in 2..=8 {
+            assert_eq!(level(l).for_content_size(0), level(l));
+        }
     }
 }

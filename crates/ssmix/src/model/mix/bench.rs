@@ -160,10 +160,7 @@ impl MixBlock {
             kind: crate::model::ModelKind::Mix,
             params: MixParams::for_level(level).to_list(),
         };
-        let mut params = config.params.clone();
-        if (data.len() as u64) < super::SSM_MIN_CONTENT {
-            params = super::without_ssm(&params);
-        }
+        let params = super::for_content_size(&config.params, data.len() as u64);
         let vocab = Vocab::train(data, config.vocab_budget(data.len()));
         let tokens = vocab.encode(data);
         MixBlock {
