@@ -41,6 +41,7 @@ mod text;
 use super::TokenModel;
 use crate::coder::EntropyCoder;
 use crate::error::{Result, corrupt};
+use crate::model::ssm::{SIDE_CODES, SIDE_NONE};
 use crate::tokenizer::{MAX_VOCAB, Token, Vocab};
 use ssm_input::{SsmInput, SsmList};
 use tables::{Apm, Counter, Logistic, Mixer, PBITS, States};
@@ -299,7 +300,12 @@ const FLAG_MATCH_CTX: u32 = 8192;
 /// level 5, −3 at level 8), the match counters also by the order-2 context's agreement
 /// (+41 at level 5).
 const FLAG_LONG_MATCH: u32 = 16384;
-/// All valid `flags` bits.
+/// `flags` bit (with the SSM input and the markup state only): the markup state as side
+/// codes in the SSM's input. Each token's embedding gets three more learned rows added,
+/// for the markup state after the token (`ssm_input::side_codes`): state the tokens show
+/// only over long spans, which a 32-wide SSM does not learn to track by itself. See
+/// `ssm_input::side_codes` for the measurements.
+const FLAG_SSM_SIDE: u32 = 1 << 21;
 /// `flags` bit: one context more, `KIND_FIELD` (the name of the template, link or tag
 /// the text is in, or of the template argument being given), after the `orders` ones.
 /// enwik8_1M level 8: 208,439 → 208,197 bytes on top of the 22 contexts; levels 7–9
@@ -311,7 +317,9 @@ const FLAG_LONG_MATCH: u32 = 16384;
 /// nginx_access.log 3,057 → 3,059).
 const FLAG_FIELD: u32 = 1 << 18;
 
+/// All valid `flags` bits.
 const FLAGS_ALL: u32 = FLAG_FIELD
+    | FLAG_SSM_SIDE
     | FLAG_DIRECT
     | FLAG_NEW_PRIOR
     | FLAG_RUNS
@@ -407,8 +415,11 @@ impl MixParams {
             // mixing) at 5–9, bits 13 and 14 (match contexts, long match finder) at 5–9
             // (enwik8_1M on their own: level 5 215,733 → 214,739 bytes, level 8 214,068 →
             // 213,077, level 9 213,224 → 212,366; enwik8_3M level 8 618,297 → 615,153);
-            // bit 18 (the field context) at 7–9.
-            flags: [17, 3167, 3167, 3167, 126591, 126847, 520191, 520191, 524287][l],
+            // bit 18 (the field context) at 7–9, bit 21 (the markup state in the SSM's
+            // input) at 9.
+            flags: [
+                17, 3167, 3167, 3167, 126591, 126847, 520191, 520191, 2621439,
+            ][l],
             ssm: ssm_input::level_config(level.clamp(1, 9)),
         }
     }
@@ -602,7 +613,8 @@ impl MixParams {
         let ssm = self.ssm.map_or(0, |s| {
             // Every layer-1 weight set has one more weight, two with the tree head.
             let tree = self.flags & FLAG_SSM_TREE != 0;
-            ssm_input::memory(&s, tree)
+            let side = self.flags & FLAG_SSM_SIDE != 0;
+            ssm_input::memory(&s, tree, side)
                 + (self.layer1_sets() * 4 * (1 + usize::from(tree))) as u64
                 + SSM_INPUT_BYTES
         });
@@ -652,7 +664,7 @@ pub(crate) fn without_ssm(params: &[u32]) -> Vec<u32> {
     // The tree head is part of the SSM input; clearing its bit changes nothing else and
     // keeps level 9's list equal to level 8's (a one-byte standard list in the header).
     if let Some(flags) = list.get_mut(N_BASE_PARAMS - 1) {
-        *flags &= !FLAG_SSM_TREE;
+        *flags &= !(FLAG_SSM_TREE | FLAG_SSM_SIDE);
     }
     list
 }
@@ -890,6 +902,8 @@ pub(crate) struct MixModel {
     ssm: Option<Box<SsmInput>>,
     /// The SSM input has its tree head (`FLAG_SSM_TREE`).
     ssm_tree: bool,
+    /// The SSM input takes side codes (`FLAG_SSM_SIDE`).
+    ssm_side: bool,
     /// The last tokens, most recent first.
     history: [u32; MAX_ORDER_LEN as usize],
     /// Context hashes of the orders for the current token.
@@ -1029,7 +1043,12 @@ impl MixModel {
             + usize::from(p.flags & FLAG_RUNS != 0);
         let ctx_maps = p.flags & FLAG_CTX_MAPS != 0;
         let ssm = match &p.ssm {
-            Some(s) => Some(Box::new(SsmInput::new(s, vocab, ssm_tree)?)),
+            Some(s) => Some(Box::new(SsmInput::new(
+                s,
+                vocab,
+                ssm_tree,
+                p.flags & FLAG_SSM_SIDE != 0,
+            )?)),
             None => None,
         };
         let matcher = Matcher::new(&p, &init_counters);
@@ -1081,6 +1100,7 @@ impl MixModel {
             sse_mixer,
             ssm,
             ssm_tree,
+            ssm_side: p.ssm.is_some() && p.flags & FLAG_SSM_SIDE != 0,
             lg,
             history: [0; MAX_ORDER_LEN as usize],
             ctx_hash: [0; MAX_ORDERS],
@@ -1894,7 +1914,12 @@ impl TokenModel for MixModel {
         }
         self.matcher.update(t);
         if let Some(s) = &mut self.ssm {
-            s.observe(t);
+            // FLAG_SSM_SIDE: the markup state after the token.
+            let side = match &self.markup {
+                Some(m) if self.ssm_side => ssm_input::side_codes(m.small(), m.code(), m.field()),
+                _ => [SIDE_NONE; SIDE_CODES],
+            };
+            s.observe(t, side);
         }
         Ok(t)
     }

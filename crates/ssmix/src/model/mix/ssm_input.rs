@@ -21,7 +21,7 @@
 use crate::detmath;
 use crate::error::{Result, corrupt};
 use crate::kernels;
-use crate::model::ssm::{GradMode, N_PARAMS, Ssm, SsmConfig};
+use crate::model::ssm::{GradMode, N_PARAMS, SIDE_CODES, Ssm, SsmConfig};
 use crate::tokenizer::Token;
 
 /// Largest vocabulary the SSM input accepts: its cost and memory grow with `V·d_model`
@@ -61,6 +61,11 @@ pub(crate) type SsmList = [u32; N_PARAMS];
 /// less than 40 bytes. On the format-4 model (flags bits 6–11) width 48 codes 213,083
 /// bytes at 28 KB/s and width 32 213,224 at 46 KB/s on an idle machine: width 32 keeps
 /// level 9 well above its 20 KB/s floor for 0.07% more.
+///
+/// Level 9 also gives the SSM the markup state as side codes (`FLAG_SSM_SIDE`, see
+/// [`side_codes`]). Measured before them (first 300 KB, 67,158 bytes): Adam β1 0.8, β2
+/// 0.99 or 0.995 and more early Adam steps (8 / 4 steps until chunk 30 / 300) all within
+/// ±15 bytes.
 pub(crate) fn level_config(level: u8) -> Option<SsmList> {
     if level != 9 {
         return None;
@@ -78,21 +83,55 @@ pub(crate) fn level_config(level: u8) -> Option<SsmList> {
     )
 }
 
+/// Side-code rows of the SSM's embedding with `FLAG_SSM_SIDE` (see [`side_codes`]).
+pub(super) const SIDE_ROWS: usize = 64 + 256 + 64;
+
+/// The SSM's side codes (`FLAG_SSM_SIDE`) for the markup state after a token, as rows of
+/// its side embedding: the markup summary (`MarkupState::small`, rows `0..64`), the
+/// whole markup state (`MarkupState::code`, hashed to rows `64..320`) and the field
+/// (`MarkupState::field`, hashed to rows `320..384`).
+///
+/// First 300 KB of enwik8 at level 9 (modelrt, 67,158 bytes without): the summary alone
+/// 67,010; with the whole state hashed to 64 rows 66,934; with the field too 66,927; the
+/// state hashed to 256 rows 66,901 (to 1,024 rows 66,913, the field to 256 rows 66,919).
+/// Tried and left out: the token's coding cost by the whole model (the sum of `16 −`
+/// bit length of each coded bit's probability, 8 classes: alone 67,145, with the
+/// summary 67,006, with the three codes −6 bytes), the same with the match's outcome
+/// (67,003 with the summary), the line's first byte class (66,981 with the summary), the
+/// column (67,003), the sentence's first word or the previous word hashed to 64 rows
+/// (±4 bytes with the three codes), and width 48 with the three codes (66,879 for 1.6×
+/// the time).
+#[inline]
+pub(super) fn side_codes(small: usize, code: u64, field: u64) -> [u16; SIDE_CODES] {
+    const PHI: u64 = 0x9E37_79B9_7F4A_7C15;
+    [
+        (small & 63) as u16,
+        64 + (code.wrapping_mul(PHI) >> 56) as u16,
+        320 + (field.wrapping_mul(PHI) >> 58) as u16,
+    ]
+}
+
 /// Validates a stored SSM setting list.
 pub(crate) fn parse(list: &SsmList) -> Result<SsmConfig> {
     SsmConfig::from_params(list)
 }
 
 /// Upper bound on the bytes the SSM input allocates (vocabulary at most `SSM_MAX_VOCAB`),
-/// with the tree head if `tree`.
-pub(crate) fn memory(list: &SsmList, tree: bool) -> u64 {
+/// with the tree head if `tree` and the side codes if `side`.
+pub(crate) fn memory(list: &SsmList, tree: bool, side: bool) -> u64 {
     parse(list).map_or(0, |cfg| {
         let head = if tree {
             TreeHead::memory(cfg.d_model, tree_nodes(SSM_MAX_VOCAB))
         } else {
             0
         };
-        cfg.memory_estimate(SSM_MAX_VOCAB) + 8 * SSM_MAX_VOCAB as u64 + 64 + head
+        // Weights, gradients and Adam's two moments per side row, and the chunk's codes.
+        let side = if side {
+            16 * (SIDE_ROWS * cfg.d_model) as u64 + 2 * (SIDE_CODES * cfg.chunk) as u64
+        } else {
+            0
+        };
+        cfg.memory_estimate(SSM_MAX_VOCAB) + 8 * SSM_MAX_VOCAB as u64 + 64 + head + side
     })
 }
 
@@ -152,8 +191,8 @@ pub(super) struct SsmInput {
 
 impl SsmInput {
     /// A fresh SSM input for `vocab` tokens (error if `vocab > SSM_MAX_VOCAB`), with the
-    /// tree head if `tree`.
-    pub(super) fn new(list: &SsmList, vocab: usize, tree: bool) -> Result<Self> {
+    /// tree head if `tree`, with side codes ([`SIDE_ROWS`]) if `side`.
+    pub(super) fn new(list: &SsmList, vocab: usize, tree: bool, side: bool) -> Result<Self> {
         let cfg = parse(list)?;
         if vocab == 0 || vocab > SSM_MAX_VOCAB {
             return Err(corrupt(
@@ -163,7 +202,7 @@ impl SsmInput {
         let nodes = if tree { tree_nodes(vocab) } else { 0 };
         let d = cfg.d_model;
         Ok(SsmInput {
-            ssm: Ssm::new(cfg, vocab),
+            ssm: Ssm::with_side(cfg, vocab, if side { SIDE_ROWS } else { 0 }),
             cum: vec![0; vocab + 1],
             tree: TreeHead::new(d, nodes),
         })
@@ -226,9 +265,9 @@ impl SsmInput {
         round_clamp(256.0 * detmath::ln(s1 as f32 / s0 as f32))
     }
 
-    /// Learns the coded token.
-    pub(super) fn observe(&mut self, t: Token) {
-        self.ssm.observe(t);
+    /// Learns the coded token, with its side codes (ignored without side rows).
+    pub(super) fn observe(&mut self, t: Token, side: [u16; SIDE_CODES]) {
+        self.ssm.observe_with(t, side);
     }
 }
 
@@ -251,6 +290,7 @@ mod tests {
     use super::super::tests::{round_trip, small_params};
     use super::super::{MixModel, MixParams};
     use super::*;
+    use crate::model::ssm::SIDE_NONE;
     use crate::testutil::splitmix;
     use crate::tokenizer::MAX_VOCAB;
 
@@ -274,11 +314,11 @@ mod tests {
     #[test]
     fn prefix_sums_match_the_softmax() {
         let v = 300;
-        let mut s = SsmInput::new(&small_list(), v, false).unwrap();
+        let mut s = SsmInput::new(&small_list(), v, false, false).unwrap();
         let mut seed = 11;
         for _ in 0..100 {
             let t = (splitmix(&mut seed) % v as u64) as Token;
-            s.observe(t);
+            s.observe(t, [SIDE_NONE; SIDE_CODES]);
         }
         let ident: Vec<Token> = (0..v as Token).collect();
         let reversed: Vec<Token> = ident.iter().rev().copied().collect();
@@ -309,19 +349,19 @@ mod tests {
     fn uniform_before_the_first_token_and_deterministic() {
         let v = 10;
         let ident: Vec<Token> = (0..v as Token).collect();
-        let mut a = SsmInput::new(&small_list(), v, false).unwrap();
+        let mut a = SsmInput::new(&small_list(), v, false, false).unwrap();
         a.prepare(&ident);
         // Uniform: 2 ids against 3 ids.
         let want = (256.0 * (1.5f64).ln()).round() as i32;
         assert!((a.stretch(0, 2, 5) - want).abs() <= 1);
         assert_eq!(a.stretch(0, 5, 10), 0);
-        let mut b = SsmInput::new(&small_list(), v, false).unwrap();
+        let mut b = SsmInput::new(&small_list(), v, false, false).unwrap();
         let mut seed = 5;
         let mut seen = std::collections::HashSet::new();
         for _ in 0..200 {
             let t = (splitmix(&mut seed) % 3) as Token;
-            a.observe(t);
-            b.observe(t);
+            a.observe(t, [SIDE_NONE; SIDE_CODES]);
+            b.observe(t, [SIDE_NONE; SIDE_CODES]);
             a.prepare(&ident);
             b.prepare(&ident);
             assert_eq!(a.cum, b.cum);
@@ -335,15 +375,15 @@ mod tests {
     #[test]
     fn rejects_bad_settings_and_vocabularies() {
         let good = small_list();
-        assert!(SsmInput::new(&good, SSM_MAX_VOCAB, false).is_ok());
-        assert!(SsmInput::new(&good, SSM_MAX_VOCAB + 1, true).is_err());
-        assert!(SsmInput::new(&good, 0, true).is_err());
+        assert!(SsmInput::new(&good, SSM_MAX_VOCAB, false, false).is_ok());
+        assert!(SsmInput::new(&good, SSM_MAX_VOCAB + 1, true, true).is_err());
+        assert!(SsmInput::new(&good, 0, true, true).is_err());
         let mut bad = good;
         bad[0] = 0;
-        assert!(SsmInput::new(&bad, 256, true).is_err());
-        assert_eq!(memory(&bad, true), 0);
-        assert!(memory(&good, true) > memory(&good, false));
-        assert!(memory(&good, false) > 0);
+        assert!(SsmInput::new(&bad, 256, true, true).is_err());
+        assert_eq!(memory(&bad, true, true), 0);
+        assert!(memory(&good, true, false) > memory(&good, false, false));
+        assert!(memory(&good, false, false) > 0);
         // Through the mixing model's parameter list: 10 entries (off) or 10 + N_PARAMS.
         let mut p = MixParams::for_level(5);
         p.ssm = Some(good);
@@ -357,7 +397,8 @@ mod tests {
         bad_list[10] = 600;
         assert!(MixParams::from_list(&bad_list).is_err());
         assert!(
-            p.memory(MAX_VOCAB) > MixParams::for_level(5).memory(MAX_VOCAB) + memory(&good, false)
+            p.memory(MAX_VOCAB)
+                > MixParams::for_level(5).memory(MAX_VOCAB) + memory(&good, false, false)
         );
         assert!(MixModel::with_vocab_size(&list, SSM_MAX_VOCAB + 1).is_err());
     }
@@ -365,8 +406,8 @@ mod tests {
     #[test]
     fn tree_head_learns_and_is_deterministic() {
         let v = 300;
-        let mut a = SsmInput::new(&small_list(), v, true).unwrap();
-        let mut b = SsmInput::new(&small_list(), v, true).unwrap();
+        let mut a = SsmInput::new(&small_list(), v, true, false).unwrap();
+        let mut b = SsmInput::new(&small_list(), v, true, false).unwrap();
         assert_eq!(a.tree.w.len(), 512 * (8 + 1 + TREE_FEATURES));
         let ident: Vec<Token> = (0..v as Token).collect();
         let mut seed = 3;
@@ -390,8 +431,8 @@ mod tests {
                 assert!(sa > 500, "{sa}");
                 assert!(s3 < -500, "{s3}");
             }
-            a.observe(t);
-            b.observe(t);
+            a.observe(t, [SIDE_NONE; SIDE_CODES]);
+            b.observe(t, [SIDE_NONE; SIDE_CODES]);
         }
         // All weights start at 0.
         assert_eq!(first, Some(0));

@@ -301,6 +301,14 @@ pub(super) fn backward(s: &mut Ssm, npos: usize) {
         for (r, &x) in row.iter_mut().zip(&bw.dx) {
             *r += x;
         }
+        if let Some(codes) = s.chunk_side.get(t) {
+            for &c in codes.iter().filter(|&&c| c != super::SIDE_NONE) {
+                let r = lay.side + usize::from(c) * d;
+                for (r, &x) in g[r..r + d].iter_mut().zip(&bw.dx) {
+                    *r += x;
+                }
+            }
+        }
     }
 }
 

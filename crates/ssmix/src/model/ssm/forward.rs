@@ -121,7 +121,7 @@ pub(super) fn layer_norm(x: &[f32], g: &[f32], b: &[f32], xhat: &mut [f32], u: &
     rstd
 }
 
-/// Runs the model on `token` from `state` (which it advances), records the activations as
+/// Runs the model on `token` (plus the rows of its `side` codes) from `state` (which it advances), records the activations as
 /// position `t` of `acts` and writes the head logits to `logits` (`V`) if given (training
 /// computes the logits of a whole chunk at once with [`crate::kernels::matvec_batch`]).
 #[allow(clippy::too_many_arguments)]
@@ -132,6 +132,7 @@ pub(super) fn step(
     a_neg: &[f32],
     state: &mut State,
     token: usize,
+    side: &[u16],
     acts: &mut Acts,
     t: usize,
     logits: Option<&mut [f32]>,
@@ -148,6 +149,13 @@ pub(super) fn step(
     let km = k - 1;
     acts.x
         .copy_from_slice(&w[lay.emb + token * d..lay.emb + (token + 1) * d]);
+    // Side codes (`Ssm::with_side`): their rows are added in order.
+    for &c in side.iter().filter(|&&c| c != super::SIDE_NONE) {
+        let r = lay.side + usize::from(c) * d;
+        for (x, &y) in acts.x.iter_mut().zip(&w[r..r + d]) {
+            *x += y;
+        }
+    }
     for (l, o) in lay.layers.iter().enumerate() {
         let pl = t * nl + l;
         let xhat = &mut acts.xhat[pl * d..(pl + 1) * d];

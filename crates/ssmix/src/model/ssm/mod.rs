@@ -88,6 +88,11 @@ pub(crate) struct SsmConfig {
     pub(crate) seed: u64,
 }
 
+/// Side codes per token of a model with side rows ([`Ssm::with_side`]).
+pub(crate) const SIDE_CODES: usize = 3;
+/// A side code slot that adds no row.
+pub(crate) const SIDE_NONE: u16 = u16::MAX;
+
 /// Number of entries of [`SsmConfig::to_params`].
 pub(crate) const N_PARAMS: usize = 20;
 
@@ -247,6 +252,8 @@ struct Dims {
     v: usize,
     /// Chunk length.
     c: usize,
+    /// Rows of the side-code embedding (0: none; see [`Ssm::with_side`]).
+    s: usize,
 }
 
 impl Dims {
@@ -260,6 +267,7 @@ impl Dims {
             l: cfg.n_layers,
             v: vocab_len,
             c: cfg.chunk,
+            s: 0,
         }
     }
 }
@@ -297,6 +305,9 @@ struct Layout {
     lnf_b: usize,
     /// `V × D`, row per token (token-major, so `matvec` yields the logits).
     head: usize,
+    /// `S × D`, row per side code (after everything else, so a model without side codes
+    /// keeps its layout and initialisation).
+    side: usize,
     total: usize,
 }
 
@@ -337,12 +348,14 @@ impl Layout {
         let lnf_g = take(d);
         let lnf_b = take(d);
         let head = take(v * d);
+        let side = take(dm.s * d);
         Layout {
             emb,
             layers,
             lnf_g,
             lnf_b,
             head,
+            side,
             total: at,
         }
     }
@@ -392,6 +405,8 @@ pub(crate) struct Ssm {
     hidden: Vec<f32>,
     /// Tokens of the current chunk.
     chunk: Vec<Token>,
+    /// Side codes of the chunk's tokens (with side rows only; see [`Ssm::with_side`]).
+    chunk_side: Vec<[u16; SIDE_CODES]>,
     /// Tests: recompute the first training pass instead of reusing the inference steps.
     #[cfg(test)]
     no_reuse: bool,
@@ -400,8 +415,17 @@ pub(crate) struct Ssm {
 impl Ssm {
     /// A freshly initialised model for a vocabulary of `vocab_len` tokens.
     pub(crate) fn new(cfg: SsmConfig, vocab_len: usize) -> Self {
+        Self::with_side(cfg, vocab_len, 0)
+    }
+
+    /// A freshly initialised model with `side_rows` extra embedding rows: each token comes
+    /// with [`SIDE_CODES`] side codes (row indices, see [`Ssm::observe_with`]) whose rows
+    /// are added to the token's embedding. The rows start at 0 and are trained with the
+    /// rest; with `side_rows == 0` this is [`Ssm::new`].
+    pub(crate) fn with_side(cfg: SsmConfig, vocab_len: usize, side_rows: usize) -> Self {
         assert!(vocab_len >= 1, "empty vocabulary");
-        let dims = Dims::new(&cfg, vocab_len);
+        let mut dims = Dims::new(&cfg, vocab_len);
+        dims.s = side_rows;
         let lay = Layout::new(&dims);
         let mut w = vec![0.0f32; lay.total];
         init::init_params(&dims, &lay, cfg.seed, &mut w);
@@ -425,6 +449,7 @@ impl Ssm {
             cur_probs: vec![1.0 / dims.v as f32; dims.v],
             hidden: vec![0.0; dims.d],
             chunk: Vec::with_capacity(dims.c),
+            chunk_side: Vec::with_capacity(if side_rows > 0 { dims.c } else { 0 }),
             #[cfg(test)]
             no_reuse: false,
             cfg,
@@ -461,6 +486,21 @@ impl Ssm {
     /// [`Ssm::logits`] to the prediction of the following token. Every `chunk` tokens it
     /// trains on the chunk and replaces state and logits by the post-training ones.
     pub(crate) fn observe(&mut self, token: Token) {
+        self.observe_with(token, [SIDE_NONE; SIDE_CODES]);
+    }
+
+    /// [`Ssm::observe`] with the token's side codes (each `< side_rows`; ignored without
+    /// side rows).
+    pub(crate) fn observe_with(&mut self, token: Token, side: [u16; SIDE_CODES]) {
+        let side_on = self.dims.s > 0;
+        if side_on {
+            debug_assert!(
+                side.iter()
+                    .all(|&c| c == SIDE_NONE || usize::from(c) < self.dims.s)
+            );
+            self.chunk_side.push(side);
+        }
+        let sides: &[u16] = if side_on { &side } else { &[] };
         if self.chunk.is_empty() {
             self.start.copy_from(&self.live);
         }
@@ -479,6 +519,7 @@ impl Ssm {
             &self.a_neg,
             &mut self.live,
             token as usize,
+            sides,
             &mut self.acts,
             t,
             Some(&mut self.logits),
@@ -493,6 +534,7 @@ impl Ssm {
         if self.chunk.len() == self.dims.c {
             self.train_chunk();
             self.chunk.clear();
+            self.chunk_side.clear();
         }
     }
 
@@ -503,6 +545,7 @@ impl Ssm {
             self.train_chunk();
         }
         self.chunk.clear();
+        self.chunk_side.clear();
     }
 
     /// Trains on the collected chunk (reference `train_chunk`).
@@ -532,6 +575,7 @@ impl Ssm {
             &self.a_neg,
             &mut self.work,
             last,
+            self.chunk_side.last().map_or(&[], |s| &s[..]),
             &mut self.inf,
             0,
             Some(&mut self.logits),
@@ -588,6 +632,7 @@ impl Ssm {
                 &self.a_neg,
                 &mut self.work,
                 self.chunk[t] as usize,
+                self.chunk_side.get(t).map_or(&[], |s| &s[..]),
                 &mut self.acts,
                 t,
                 None,
@@ -661,6 +706,7 @@ impl Ssm {
             &self.a_neg,
             &mut self.live,
             token as usize,
+            &[],
             &mut self.inf,
             0,
             None,

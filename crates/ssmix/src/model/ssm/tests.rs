@@ -575,3 +575,50 @@ fn ssm_hidden_is_the_head_input() {
         assert!(s.hidden().iter().any(|&x| x != 0.0));
     }
 }
+
+/// Side rows (`Ssm::with_side`) start at 0 and leave the other parameters' layout and
+/// initialisation alone, so the first chunk predicts as without them; a side row's
+/// gradient is that of an embedding row seen at the same positions, bit for bit.
+#[test]
+fn ssm_side_rows_act_as_a_second_embedding() {
+    let cfg = tiny(GradMode::Bptt);
+    let (v, rows, none) = (30, 5, SIDE_NONE);
+    let mut a = Ssm::with_side(cfg.clone(), v, rows);
+    let mut b = Ssm::new(cfg.clone(), v);
+    assert_eq!(a.w[..b.w.len()], b.w[..]);
+    assert_eq!(a.w.len(), b.w.len() + rows * cfg.d_model);
+    // Token 3 with side rows 2 and 4, four times (the chunk is 5): not yet trained.
+    for _ in 0..4 {
+        a.observe_with(3, [2, none, 4]);
+        b.observe(3);
+        let same = a.logits().iter().zip(b.logits());
+        assert!(same.into_iter().all(|(x, y)| x.to_bits() == y.to_bits()));
+    }
+    a.accumulate_gradients(false);
+    let d = a.dims.d;
+    let emb = &a.g[a.lay.emb + 3 * d..a.lay.emb + 4 * d];
+    assert!(emb.iter().any(|&x| x != 0.0));
+    for r in [2, 4] {
+        let side = &a.g[a.lay.side + r * d..a.lay.side + (r + 1) * d];
+        let same = side
+            .iter()
+            .zip(emb)
+            .all(|(x, y)| x.to_bits() == y.to_bits());
+        assert!(same, "row {r}");
+    }
+    for r in [0, 1, 3] {
+        assert!(
+            a.g[a.lay.side + r * d..a.lay.side + (r + 1) * d]
+                .iter()
+                .all(|&x| x == 0.0)
+        );
+    }
+    // Trained, the side rows move the prediction.
+    let mut a = Ssm::with_side(cfg.clone(), v, rows);
+    let mut b = Ssm::new(cfg, v);
+    for t in tokens(40, v as u32, 3) {
+        a.observe_with(t, [(t % 5) as u16, none, none]);
+        b.observe(t);
+    }
+    assert_ne!(a.logits(), b.logits());
+}
