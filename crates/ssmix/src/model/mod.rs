@@ -83,7 +83,7 @@ impl ModelConfig {
         let budget = crate::tokenizer::vocab_budget(len);
         match self.kind {
             ModelKind::Baseline => budget,
-            ModelKind::Mix => budget.min(mix::vocab_budget(len)),
+            ModelKind::Mix => budget.min(mix::vocab_budget(len, &self.params)),
             ModelKind::Paper => paper::PaperParams::from_list(&self.params)
                 .map_or(budget, |p| budget.min(p.vocab_cap as usize)),
         }

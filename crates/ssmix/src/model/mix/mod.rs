@@ -106,13 +106,38 @@ const MATCH_EXTRA: usize = 6;
 /// on enwik8_1M (level 5), 512 tokens code 1.850 bits per byte, 1024 1.859, 2048 1.887
 /// and the default ~8K 1.958.
 pub(crate) const VOCAB_BUDGET: usize = 512;
-/// The encoder's vocabulary budget for a block of `len` bytes: merges pay for their
-/// stored bytes only on long inputs (a bit-by-bit model learns short strings quickly),
-/// so small blocks get few of them (level 5: testdata/runs.bin 605 → 241 bytes,
-/// image.bmp 3289 → 813, source.c 970 → 836 against 512 tokens).
-pub(crate) fn vocab_budget(len: usize) -> usize {
-    (256 + (len >> 12)).min(VOCAB_BUDGET)
+/// The encoder's vocabulary budget for a block of `len` bytes with the level's
+/// parameter list `params`: merges pay for their stored bytes only on long inputs (a
+/// bit-by-bit model learns short strings quickly), so small blocks get few of them
+/// (level 5: testdata/runs.bin 605 → 241 bytes, image.bmp 3289 → 813, source.c 970 →
+/// 836 against 512 tokens).
+///
+/// Models with byte contexts up to order 4 (levels 5–9) see across token boundaries
+/// anyway, and below ~768 KB merges cost them more than they gain (a first merge also
+/// makes every token one decision longer and shifts the byte ranks in the tree): they
+/// get none below [`MERGE_START`] bytes, then a budget growing 4× faster up to the
+/// general rule, which it meets at ~700 KB (so enwik8_1M and larger keep their
+/// vocabulary). Level 5, no merges against the general rule: enwik8 prefixes of 64 KB
+/// 17,491 → 17,208 bytes, 128 KB 31,482 → 31,036, 256 KB 57,895 → 57,611, 512 KB
+/// 112,071 → 111,681 (level 8: 110,916 → 110,393), 768 KB 164,074 → 163,935, but 1 MB
+/// 210,831 → 211,438 and enwik8_3M level 8 601,178 → 604,539; testdata/nginx_access.log
+/// 3,082 → 2,991, syslog.log 3,746 → 3,679, image.png 15,346 → 15,030, image.bmp 687 →
+/// 463, runs.bin 170 → 180. Levels 1–3 keep the general rule (enwik8 512 KB without
+/// merges: level 1 121,376 → 126,188, level 3 116,363 → 117,982; level 4 115,981 →
+/// 115,897).
+pub(crate) fn vocab_budget(len: usize, params: &[u32]) -> usize {
+    let budget = (256 + (len >> 12)).min(VOCAB_BUDGET);
+    let byte_order_4 = MixParams::from_list(params).is_ok_and(|p| p.orders >> 12 & 1 == 1);
+    if byte_order_4 {
+        budget.min(256 + (len.saturating_sub(MERGE_START) >> 10))
+    } else {
+        budget
+    }
 }
+
+/// Below this many bytes, levels with byte contexts up to order 4 learn no merges (see
+/// [`vocab_budget`]).
+const MERGE_START: usize = 1 << 19;
 
 /// Token ids have at most 16 bits.
 const MAX_BITS: usize = 16;
