@@ -440,6 +440,13 @@ fn older_version_frames_still_decode() {
         (4, "structured_l7.ssmix", "structured.bin"),
         (4, "utf8_mixed_l3_bs2k.ssmix", "utf8_mixed.txt"),
         (4, "english_baseline_l5.ssmix", "english.txt"),
+        (5, "english_l1.ssmix", "english.txt"),
+        (5, "english_l5.ssmix", "english.txt"),
+        (5, "english_l9.ssmix", "english.txt"),
+        (5, "data_csv_l9.ssmix", "data.csv"),
+        (5, "structured_l7.ssmix", "structured.bin"),
+        (5, "utf8_mixed_l3_bs2k.ssmix", "utf8_mixed.txt"),
+        (5, "english_baseline_l5.ssmix", "english.txt"),
     ];
     for &(version, file, input) in OLD {
         let path = golden_dir().join(format!("v{version}")).join(file);

@@ -16,9 +16,9 @@ pub(crate) const MAGIC: [u8; 4] = [0xF5, b'S', b'M', b'X'];
 /// assert_eq!(ssmix::list(&frame[..])?[0].format_version, ssmix::FORMAT_VERSION);
 /// # Ok::<(), ssmix::Error>(())
 /// ```
-pub const FORMAT_VERSION: u8 = 5;
+pub const FORMAT_VERSION: u8 = 6;
 
-/// The oldest format version this library reads. Versions 3 to 5 only added settings
+/// The oldest format version this library reads. Versions 3 to 6 only added settings
 /// and header forms that older encoders never wrote (`docs/FORMAT.md` §2), so an older
 /// frame decodes exactly as before.
 pub(crate) const OLDEST_READABLE_VERSION: u8 = 2;
@@ -45,17 +45,26 @@ fn known_flags(version: u8) -> u8 {
     }
 }
 
-/// The standard parameter list of `kind` at `level` (FORMAT.md §2), if the family has
-/// one: what `Preset::Default` (mixing model) and `Preset::Baseline` use. The paper
-/// presets share one kind, so they always list their parameters.
+/// The standard parameter list of `kind` at `level` (FORMAT.md §2) for a frame of
+/// `version`, if the family has one: what `Preset::Default` (mixing model) and
+/// `Preset::Baseline` use. The paper presets share one kind, so they always list their
+/// parameters.
 ///
-/// These lists are part of the format: a version-5 frame may name them by level, so a
-/// later version that changes a level's settings must keep returning these for
-/// version-5 frames (`standard_lists_are_pinned` fails when they change).
-fn standard_params(kind: ModelKind, level: u8) -> Option<Vec<u32>> {
+/// These lists are part of the format: a frame may name them by level, so each version
+/// keeps the lists of the versions before it (`standard_lists_are_pinned` fails when
+/// they change). Version 6 only turned on more of the mixing model's `flags` bits (19–21,
+/// which version 5 lists never set) at levels 7–9, so a version-5 list is the current
+/// one without them.
+fn standard_params(version: u8, kind: ModelKind, level: u8) -> Option<Vec<u32>> {
     let level = crate::Level::new(level).ok()?;
     match kind {
-        ModelKind::Mix => Some(crate::model::config_for(level, crate::Preset::Default).params),
+        ModelKind::Mix => {
+            let mut params = crate::model::config_for(level, crate::Preset::Default).params;
+            if version <= 5 {
+                crate::model::mix::to_version5_list(&mut params);
+            }
+            Some(params)
+        }
         ModelKind::Baseline => {
             Some(crate::model::config_for(level, crate::Preset::Baseline).params)
         }
@@ -63,12 +72,13 @@ fn standard_params(kind: ModelKind, level: u8) -> Option<Vec<u32>> {
     }
 }
 
-/// The level whose standard list equals `model`'s parameters, if any (the asked-for
-/// level first: level 9 without its SSM input, for small content, is level 8's list).
+/// The level whose current standard list equals `model`'s parameters, if any (the
+/// asked-for level first: level 9 without its SSM input, for small content, is level
+/// 8's list).
 fn standard_level(model: &ModelConfig, asked: u8) -> Option<u8> {
-    std::iter::once(asked)
-        .chain(1..=9)
-        .find(|&l| standard_params(model.kind, l).as_ref() == Some(&model.params))
+    std::iter::once(asked).chain(1..=9).find(|&l| {
+        standard_params(FORMAT_VERSION, model.kind, l).as_ref() == Some(&model.params)
+    })
 }
 
 /// Block types (FORMAT.md §3).
@@ -256,7 +266,7 @@ impl FrameHeader {
         }
         let kind = ModelKind::from_u8(r.u8()?)?;
         let params = if flags & FLAG_STANDARD_PARAMS != 0 {
-            standard_params(kind, r.u8()?)
+            standard_params(version, kind, r.u8()?)
                 .ok_or_else(|| corrupt("no standard model parameters of that kind and level"))?
         } else {
             let n_params = r.varint_max(MAX_PARAMS as u64, "too many model parameters")? as usize;
@@ -417,23 +427,31 @@ mod tests {
         }
     }
 
-    /// Version-5 frames name these lists by level, so they may not change without a new
-    /// format version that keeps them for version-5 frames (`standard_params`).
+    /// Frames name these lists by level, so they may not change without a new format
+    /// version that keeps them for older frames (`standard_params`).
     #[test]
     fn standard_lists_are_pinned() {
-        let mut all = Vec::new();
-        for kind in [ModelKind::Mix, ModelKind::Baseline] {
-            for level in 1..=9 {
-                for p in standard_params(kind, level).unwrap() {
-                    all.extend_from_slice(&p.to_le_bytes());
+        let crc = |version| {
+            let mut all = Vec::new();
+            for kind in [ModelKind::Mix, ModelKind::Baseline] {
+                for level in 1..=9 {
+                    for p in standard_params(version, kind, level).unwrap() {
+                        all.extend_from_slice(&p.to_le_bytes());
+                    }
                 }
             }
-        }
+            crc32fast::hash(&all)
+        };
         assert_eq!(
-            crc32fast::hash(&all),
+            crc(5),
+            3_765_097_163,
+            "the version-5 standard lists changed: version-5 frames would decode wrongly"
+        );
+        assert_eq!(
+            crc(FORMAT_VERSION),
             740_273_349,
             "the standard parameter lists changed: bump FORMAT_VERSION and keep the \
-             version-5 lists for version-5 frames"
+             older versions' lists for their frames"
         );
     }
 }

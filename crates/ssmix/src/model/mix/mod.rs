@@ -660,6 +660,18 @@ impl MixParams {
 /// at level 9 the input's settings cost ~50 header bytes, more than it saves there).
 pub(crate) const SSM_MIN_CONTENT: u64 = 32 << 10;
 
+/// The `flags` bits that format version 6 added (19–21); version-5 standard lists never
+/// set them.
+const FLAGS_SINCE_V6: u32 = !((1 << 19) - 1);
+
+/// Turns a current standard list into the version-5 list of the same level
+/// (`container/format.rs: standard_params`): version 6 only added `flags` bits.
+pub(crate) fn to_version5_list(params: &mut [u32]) {
+    if let Some(flags) = params.get_mut(N_BASE_PARAMS - 1) {
+        *flags &= !FLAGS_SINCE_V6;
+    }
+}
+
 /// Content shorter than this is compressed at level 1 with level 2's settings (an
 /// encoder choice): level 1 leaves out the context-map inputs, the APM counts and a
 /// mixer to run at 1 MB/s, which matters on long inputs only. On the files of
