@@ -311,7 +311,12 @@ const FLAG_LONG_MATCH: u32 = 16384;
 /// nginx_access.log 3,057 → 3,059).
 const FLAG_FIELD: u32 = 1 << 18;
 
+/// `flags` bit: a stronger mixing network (levels 7–9). Up to `N_SETS` layer-1 mixers
+/// (`mixers` up to 8 instead of 5), the extra ones selected by `MIX2_SEL`.
+const FLAG_MIX2: u32 = 1 << 20;
+
 const FLAGS_ALL: u32 = FLAG_FIELD
+    | FLAG_MIX2
     | FLAG_DIRECT
     | FLAG_NEW_PRIOR
     | FLAG_RUNS
@@ -398,7 +403,7 @@ impl MixParams {
             lr: 6,
             limit: 255,
             apm_log: [16, 16, 16, 16, 16, 16, 16, 18, 18][l],
-            mixers: [1, 2, 3, 3, 5, 5, 5, 5, 5][l],
+            mixers: [1, 2, 3, 3, 5, 5, 7, 7, 7][l],
             // Bits 10 and 11 (text mixers, final mix), enwik8_1M: level 2 227,066 →
             // 224,997 bytes (testdata/image.png 16,468 → 16,246), level 3 221,644 →
             // 220,441 bytes, level 5 217,193 → 216,358, level 8 216,683 → 215,818.
@@ -407,8 +412,11 @@ impl MixParams {
             // mixing) at 5–9, bits 13 and 14 (match contexts, long match finder) at 5–9
             // (enwik8_1M on their own: level 5 215,733 → 214,739 bytes, level 8 214,068 →
             // 213,077, level 9 213,224 → 212,366; enwik8_3M level 8 618,297 → 615,153);
-            // bit 18 (the field context) at 7–9.
-            flags: [17, 3167, 3167, 3167, 126591, 126847, 520191, 520191, 524287][l],
+            // bit 18 (the field context) at 7–9; bit 20 (two more layer-1 mixers by tree
+            // node, a second final mixer) at 7–9 with `mixers` 7.
+            flags: [
+                17, 3167, 3167, 3167, 126591, 126847, 1568767, 1568767, 1572863,
+            ][l],
             ssm: ssm_input::level_config(level.clamp(1, 9)),
         }
     }
@@ -484,7 +492,8 @@ impl MixParams {
             && (1..=1024).contains(&lr)
             && (1..=1023).contains(&limit)
             && APM_LOG.contains(&apm_log)
-            && (1..=N_SETS as u32).contains(&mixers)
+            && (1..=if flags & FLAG_MIX2 != 0 { N_SETS } else { N_SETS_BASE } as u32)
+                .contains(&mixers)
             && flags & !FLAGS_ALL == 0;
         if ok {
             Ok(p)
@@ -531,10 +540,39 @@ impl MixParams {
 
     /// The weight sets of each layer-1 mixer.
     fn set_counts(self) -> [usize; N_SETS] {
-        if self.flags & FLAG_TEXT_MIXERS != 0 {
+        let base = if self.flags & FLAG_TEXT_MIXERS != 0 {
             [SET0, SET1_TEXT, SET2_TEXT, SET3_TEXT, SET4]
         } else {
             [SET0, SET1, SET2, SET3, SET4]
+        };
+        let mut c = [0; N_SETS];
+        c[..N_SETS_BASE].copy_from_slice(&base);
+        if self.flags & FLAG_MIX2 != 0 {
+            for (n, x) in c[N_SETS_BASE..].iter_mut().zip([SET5, SET6]).take(
+                (self.mixers as usize).saturating_sub(N_SETS_BASE),
+            ) {
+                *n = x;
+            }
+        }
+        c
+    }
+
+    /// The weight sets of `FLAG_MIX2`'s second final mixer (selected like layer-1 mixer
+    /// 2), none without it.
+    fn final2_sets(self) -> usize {
+        if self.flags & FLAG_MIX2 != 0 && self.mixers as usize > N_SETS_BASE {
+            self.set_counts()[2]
+        } else {
+            0
+        }
+    }
+
+    /// Inputs of the final mixer (the layer-1 mixers it can have).
+    fn final_inputs(self) -> usize {
+        if self.flags & FLAG_MIX2 != 0 {
+            N_SETS
+        } else {
+            N_SETS_BASE
         }
     }
 
@@ -576,7 +614,9 @@ impl MixParams {
             + on(FLAG_LONG_MATCH, 2)
             + on(FLAG_MATCH_CTX, 4)
             + on(FLAG_DIRECT, MAX_ORDERS as u64);
-        let mixer = (n_in * self.layer1_sets() as u64 + (N_SETS * self.final_sets()) as u64) * 4
+        let mixer = (n_in * self.layer1_sets() as u64
+            + (self.final_inputs() * (self.final_sets() + self.final2_sets())) as u64)
+            * 4
             + on(FLAG_SSE, ((N_APMX + 5) * SSE_SETS * 4) as u64);
         // APM entries: 33 bins of 2 bytes per context, or 17 with FLAG_SSE (which adds
         // N_APMX hashed APMs), 4 bytes each with FLAG_APM_COUNTS.
@@ -894,6 +934,8 @@ pub(crate) struct MixModel {
     priors: Vec<Counter>,
     /// Per slot: a direct adaptive probability (12 bits) and count (4 bits).
     direct: Vec<u16>,
+    /// `FLAG_MIX2`'s second final mixer (no weights without it).
+    final2: Mixer,
 }
 
 /// Count classes of the run model (0 = no run).
@@ -902,8 +944,17 @@ const RUN_CLASSES: usize = 16;
 /// uncertain); without `FLAG_CTX_MAPS` only the first `2 * RUN_CLASSES` are used.
 const RUN_COUNTERS: usize = 2 * RUN_CLASSES * 8;
 
-/// Layer-1 mixers (weight sets selected by different contexts).
-const N_SETS: usize = 5;
+/// Layer-1 mixers (weight sets selected by different contexts), at most; without
+/// `FLAG_MIX2` at most `N_SETS_BASE`.
+const N_SETS: usize = 7;
+const N_SETS_BASE: usize = 5;
+/// Tree nodes told apart by `FLAG_MIX2`'s layer-1 mixers (the vocabulary budget keeps
+/// the tree at 9 levels, 512 nodes; deeper nodes share sets).
+const NODE_SETS: usize = 1024;
+/// Weight sets of `FLAG_MIX2`'s layer-1 mixers: markup summary (64) × node, word
+/// position (16) × node.
+const SET5: usize = 64 * NODE_SETS;
+const SET6: usize = 16 * NODE_SETS;
 
 impl MixModel {
     /// A fresh model for `vocab`, with `params` as read from the frame header.
@@ -1049,7 +1100,7 @@ impl MixModel {
             ],
             matcher,
             mixers: p.set_counts().map(|n| Mixer::new(n_inputs, n, p.lr, init)),
-            final_mixer: Mixer::new(N_SETS, p.final_sets(), final_lr, 65536 / p.mixers as i32),
+            final_mixer: Mixer::new(p.final_inputs(), p.final_sets(), final_lr, 65536 / p.mixers as i32),
             apm1,
             apm2,
             apm3,
@@ -1073,6 +1124,12 @@ impl MixModel {
             unrank: (0..vocab as u32).collect(),
             priors: vec![Counter::HALF; on(FLAG_NEW_PRIOR, orders_len << (nbits + 1))],
             direct: vec![0; on(FLAG_DIRECT, DIRECT_SLOTS << p.table_log)],
+            final2: Mixer::new(
+                p.final_inputs(),
+                p.final2_sets(),
+                final_lr,
+                65536 / p.mixers as i32,
+            ),
             p,
         })
     }
@@ -1464,6 +1521,7 @@ impl TokenModel for MixModel {
         } else {
             [0; 3]
         };
+        let mix2 = self.p.flags & FLAG_MIX2 != 0 && n_mix > N_SETS_BASE;
         for depth in 0..self.nbits {
             let rem = self.nbits - 1 - depth;
             let node = (1 << depth) | value;
@@ -1611,7 +1669,7 @@ impl TokenModel for MixModel {
                     run_class[..n_orders].iter().filter(|&&c| c > 0).count() * 4 + ms
                 };
                 let d = depth as usize;
-                let sets = if text_mixers {
+                let base = if text_mixers {
                     let seen4 = seen * 4 / (n_orders + 1);
                     let mut s = [
                         place * 4 + ms,
@@ -1633,11 +1691,28 @@ impl TokenModel for MixModel {
                         sel4,
                     ]
                 };
+                let mut sets = [0usize; N_SETS];
+                sets[..N_SETS_BASE].copy_from_slice(&base);
+                if mix2 {
+                    // The tree node itself (not capped at depth 7 like `place`), by the
+                    // markup summary and by the position in the word.
+                    let nd = node as usize & (NODE_SETS - 1);
+                    sets[N_SETS_BASE] = markup_sel.unwrap_or(0) * NODE_SETS + nd;
+                    sets[N_SETS_BASE + 1] = word_pos * NODE_SETS + nd;
+                }
                 for ((o, m), &set) in outs.iter_mut().zip(&mut self.mixers).zip(&sets).take(n_mix) {
                     *o = m.mix(&inputs[..n_in], set, &self.lg);
                 }
                 let fsel = if final_mix { place * 4 + ms } else { place };
-                self.final_mixer.mix(&outs[..n_mix], fsel, &self.lg)
+                let f1 = self.final_mixer.mix(&outs[..n_mix], fsel, &self.lg);
+                if mix2 {
+                    // A second final mixer selected like the third layer-1 mixer, averaged
+                    // in the logit domain.
+                    let f2 = self.final2.mix(&outs[..n_mix], sets[2], &self.lg);
+                    (f1 + f2) >> 1
+                } else {
+                    f1
+                }
             } else {
                 self.mixers[0].mix(&inputs[..n_in], place * 4 + ms, &self.lg)
             };
@@ -1768,6 +1843,9 @@ impl TokenModel for MixModel {
             Mixer::update_all(&mut self.mixers[..n_mix], &inputs[..n_in], bit, lr_eff);
             if n_mix > 1 {
                 self.final_mixer.update(&outs[..n_mix], bit);
+                if mix2 {
+                    self.final2.update(&outs[..n_mix], bit);
+                }
             }
             self.apm1.update(bit);
             if use_apm2 {
