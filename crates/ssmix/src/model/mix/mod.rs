@@ -23,7 +23,8 @@
 //! * **Mixers**: up to five logistic mixers whose weight sets are selected by different
 //!   small contexts (tree node and match state; contexts seen, or the position in the
 //!   word and the second-last byte; last byte; previous token; active runs or the text
-//!   shape), combined by a final mixer, then three APM stages (tree node; previous token;
+//!   shape), with `FLAG_MIX2` two more (markup summary or word position, by tree node),
+//!   combined by a final mixer (two, averaged, with `FLAG_MIX2`), then three APM stages (tree node; previous token;
 //!   previous two tokens), averaged; with `FLAG_SSE`, four more APMs refine that average
 //!   and a small mixer learns to combine them all.
 //!
@@ -147,8 +148,8 @@ pub(crate) struct MixParams {
     /// The second and third APM stages (and the four of `FLAG_SSE`) have 2^apm_log
     /// contexts each.
     pub(crate) apm_log: u32,
-    /// Layer-1 mixers (weight-set selectors) in use, 1..=5; with more than one, a final
-    /// mixer combines them.
+    /// Layer-1 mixers (weight-set selectors) in use, 1..=5 (1..=7 with `FLAG_MIX2`); with
+    /// more than one, a final mixer combines them.
     pub(crate) mixers: u32,
     /// Optional parts: `FLAG_RUNS` (the run model), `FLAG_APM2`, `FLAG_APM3`,
     /// `FLAG_DET` (the deterministic-history inputs), and the variants of the other
@@ -311,8 +312,21 @@ const FLAG_LONG_MATCH: u32 = 16384;
 /// nginx_access.log 3,057 → 3,059).
 const FLAG_FIELD: u32 = 1 << 18;
 
-/// `flags` bit: a stronger mixing network (levels 7–9). Up to `N_SETS` layer-1 mixers
-/// (`mixers` up to 8 instead of 5), the extra ones selected by `MIX2_SEL`.
+/// `flags` bit: a stronger mixing network. `mixers` may be up to 7 (`N_SETS`): the
+/// sixth layer-1 mixer selects its weights by the markup summary × the tree node, the
+/// seventh by the position in the word × the tree node (the node itself: the other
+/// selectors see only its depth past depth 7); with more than five mixers, a second
+/// final mixer, selected like the third layer-1 mixer, is averaged with the first in the
+/// logit domain. enwik8_1M level 8 (modelrt, SSMIX_NODECODE): 208,161 → 206,623 bytes
+/// (the markup mixer alone 207,179, the word-position one alone 207,592, the second
+/// final mixer alone 207,950; the three 206,580 with equal initial final weights). Tried
+/// and left out, each as a sixth mixer: the order-2 bytes (12 bits) −104 bytes, the
+/// markup code × depth −106, the word bucket × depth class −17, the field × depth class
+/// +18, match length class × expected bit × depth +124, the previous token × depth +60,
+/// last byte × node −254, the token order 2 × node +114, the field × node −771 (as an
+/// eighth mixer on top of the two kept, −72); a new weight set started from the first
+/// mixer's (+103), final-mixer rates of 1/2, 4→1 or 2→1/2 (±32), the second final
+/// mixer by markup × depth (−167) or node (−135).
 const FLAG_MIX2: u32 = 1 << 20;
 
 const FLAGS_ALL: u32 = FLAG_FIELD
@@ -492,7 +506,11 @@ impl MixParams {
             && (1..=1024).contains(&lr)
             && (1..=1023).contains(&limit)
             && APM_LOG.contains(&apm_log)
-            && (1..=if flags & FLAG_MIX2 != 0 { N_SETS } else { N_SETS_BASE } as u32)
+            && (1..=if flags & FLAG_MIX2 != 0 {
+                N_SETS
+            } else {
+                N_SETS_BASE
+            } as u32)
                 .contains(&mixers)
             && flags & !FLAGS_ALL == 0;
         if ok {
@@ -548,9 +566,11 @@ impl MixParams {
         let mut c = [0; N_SETS];
         c[..N_SETS_BASE].copy_from_slice(&base);
         if self.flags & FLAG_MIX2 != 0 {
-            for (n, x) in c[N_SETS_BASE..].iter_mut().zip([SET5, SET6]).take(
-                (self.mixers as usize).saturating_sub(N_SETS_BASE),
-            ) {
+            for (n, x) in c[N_SETS_BASE..]
+                .iter_mut()
+                .zip([SET5, SET6])
+                .take((self.mixers as usize).saturating_sub(N_SETS_BASE))
+            {
                 *n = x;
             }
         }
@@ -1066,6 +1086,28 @@ impl MixModel {
         let n_inputs = orders.len() * per_order + 4 + match_extra + usize::from(ctx_maps) + n_ssm;
         let final_lr = if p.flags & FLAG_FINAL_MIX != 0 { 1 } else { 2 };
         let orders_len = orders.len();
+        let mut final_mixer = Mixer::new(
+            p.final_inputs(),
+            p.final_sets(),
+            final_lr,
+            65536 / p.mixers as i32,
+        );
+        let mut final2 = Mixer::new(
+            p.final_inputs(),
+            p.final2_sets(),
+            final_lr,
+            65536 / p.mixers as i32,
+        );
+        if p.flags & FLAG_MIX2 != 0 && p.mixers as usize > N_SETS_BASE {
+            // The new mixers' many sets learn slowly, so the final mixers start by trusting
+            // them half as much as the first five (equal weights: enwik8_1M level 8 206,580
+            // bytes but testdata/image.png 15,124; the new ones at 0: 206,769 and 15,028;
+            // these: 206,623 and 15,074).
+            let mut w = [65536 / 12; N_SETS];
+            w[..N_SETS_BASE].fill(65536 / 6);
+            final_mixer.set_initial(&w);
+            final2.set_initial(&w);
+        }
         let n_inputs = n_inputs + on(FLAG_DIRECT, orders_len);
         Ok(MixModel {
             vocab: vocab as u32,
@@ -1100,7 +1142,7 @@ impl MixModel {
             ],
             matcher,
             mixers: p.set_counts().map(|n| Mixer::new(n_inputs, n, p.lr, init)),
-            final_mixer: Mixer::new(p.final_inputs(), p.final_sets(), final_lr, 65536 / p.mixers as i32),
+            final_mixer,
             apm1,
             apm2,
             apm3,
@@ -1124,12 +1166,7 @@ impl MixModel {
             unrank: (0..vocab as u32).collect(),
             priors: vec![Counter::HALF; on(FLAG_NEW_PRIOR, orders_len << (nbits + 1))],
             direct: vec![0; on(FLAG_DIRECT, DIRECT_SLOTS << p.table_log)],
-            final2: Mixer::new(
-                p.final_inputs(),
-                p.final2_sets(),
-                final_lr,
-                65536 / p.mixers as i32,
-            ),
+            final2,
             p,
         })
     }
@@ -2043,6 +2080,18 @@ mod tests {
             let a = round_trip(&p.to_list(), 300, &toks);
             assert!(a.len() < 3000, "flags {flags}: {} bytes", a.len());
         }
+        // FLAG_MIX2 with six and seven mixers, with and without the markup state, and a
+        // tree deeper than its node sets.
+        for (mixers, clear) in [(6, 0), (7, FLAG_MARKUP_MIXER | FLAG_TEXT_MIXERS), (7, 0)] {
+            let mut p = MixParams::from_list(&params).unwrap();
+            p.mixers = mixers;
+            p.flags = (p.flags | FLAG_MIX2) & !clear;
+            let toks: Vec<u32> = (0..3000).map(|i| (i * i / 7 % 300) as u32).collect();
+            let a = round_trip(&p.to_list(), 300, &toks);
+            assert!(a.len() < 3000, "mixers {mixers}: {} bytes", a.len());
+            let toks: Vec<u32> = (0..3000).map(|i| (i * 7919 % 60_000) as u32).collect();
+            round_trip(&p.to_list(), 60_000, &toks);
+        }
         let all: Vec<u32> = (0..MAX_VOCAB as u32)
             .rev()
             .chain([65_535, 0, 65_535])
@@ -2151,6 +2200,13 @@ mod tests {
         assert!(MixParams::from_list(&p.to_list()).is_err());
         p.mixers = N_SETS as u32 + 1;
         assert!(MixParams::from_list(&p.to_list()).is_err());
+        // More than five mixers only with FLAG_MIX2.
+        p.mixers = N_SETS as u32;
+        assert!(MixParams::from_list(&p.to_list()).is_err());
+        p.flags |= FLAG_MIX2;
+        assert!(MixParams::from_list(&p.to_list()).is_ok());
+        p.mixers = N_SETS as u32 + 1;
+        assert!(MixParams::from_list(&p.to_list()).is_err());
         for level in 1..=9 {
             let p = MixParams::for_level(level);
             assert_eq!(MixParams::from_list(&p.to_list()).unwrap(), p);
@@ -2198,6 +2254,7 @@ mod tests {
                     * 4
                 + (m.mixers.iter().map(Mixer::len).sum::<usize>()
                     + m.final_mixer.len()
+                    + m.final2.len()
                     + m.sse_mixer.len())
                     * 4
                 + (m.apm1.len()
