@@ -23,7 +23,8 @@
 //! * **Mixers**: up to five logistic mixers whose weight sets are selected by different
 //!   small contexts (tree node and match state; contexts seen, or the position in the
 //!   word and the second-last byte; last byte; previous token; active runs or the text
-//!   shape), combined by a final mixer, then three APM stages (tree node; previous token;
+//!   shape), with `FLAG_MIX2` two more (markup summary or word position, by tree node),
+//!   combined by a final mixer (two, averaged, with `FLAG_MIX2`), then three APM stages (tree node; previous token;
 //!   previous two tokens), averaged; with `FLAG_SSE`, four more APMs refine that average
 //!   and a small mixer learns to combine them all.
 //!
@@ -173,8 +174,8 @@ pub(crate) struct MixParams {
     /// The second and third APM stages (and the four of `FLAG_SSE`) have 2^apm_log
     /// contexts each.
     pub(crate) apm_log: u32,
-    /// Layer-1 mixers (weight-set selectors) in use, 1..=5; with more than one, a final
-    /// mixer combines them.
+    /// Layer-1 mixers (weight-set selectors) in use, 1..=5 (1..=7 with `FLAG_MIX2`); with
+    /// more than one, a final mixer combines them.
     pub(crate) mixers: u32,
     /// Optional parts: `FLAG_RUNS` (the run model), `FLAG_APM2`, `FLAG_APM3`,
     /// `FLAG_DET` (the deterministic-history inputs), and the variants of the other
@@ -342,9 +343,27 @@ const FLAG_SSM_SIDE: u32 = 1 << 21;
 /// nginx_access.log 3,057 → 3,059).
 const FLAG_FIELD: u32 = 1 << 18;
 
+/// `flags` bit: a stronger mixing network. `mixers` may be up to 7 (`N_SETS`): the
+/// sixth layer-1 mixer selects its weights by the markup summary × the tree node, the
+/// seventh by the position in the word × the tree node (the node itself: the other
+/// selectors see only its depth past depth 7); with more than five mixers, a second
+/// final mixer, selected like the third layer-1 mixer, is averaged with the first in the
+/// logit domain. enwik8_1M level 8 (modelrt, SSMIX_NODECODE): 208,161 → 206,623 bytes
+/// (the markup mixer alone 207,179, the word-position one alone 207,592, the second
+/// final mixer alone 207,950; the three 206,580 with equal initial final weights). Tried
+/// and left out, each as a sixth mixer: the order-2 bytes (12 bits) −104 bytes, the
+/// markup code × depth −106, the word bucket × depth class −17, the field × depth class
+/// +18, match length class × expected bit × depth +124, the previous token × depth +60,
+/// last byte × node −254, the token order 2 × node +114, the field × node −771 (as an
+/// eighth mixer on top of the two kept, −72); a new weight set started from the first
+/// mixer's (+103), final-mixer rates of 1/2, 4→1 or 2→1/2 (±32), the second final
+/// mixer by markup × depth (−167) or node (−135).
+const FLAG_MIX2: u32 = 1 << 20;
+
 /// All valid `flags` bits.
 const FLAGS_ALL: u32 = FLAG_FIELD
     | FLAG_SSM_SIDE
+    | FLAG_MIX2
     | FLAG_DIRECT
     | FLAG_NEW_PRIOR
     | FLAG_RUNS
@@ -431,7 +450,7 @@ impl MixParams {
             lr: 6,
             limit: 255,
             apm_log: [16, 16, 16, 16, 16, 16, 16, 18, 18][l],
-            mixers: [1, 2, 3, 3, 5, 5, 5, 5, 5][l],
+            mixers: [1, 2, 3, 3, 5, 5, 7, 7, 7][l],
             // Bits 10 and 11 (text mixers, final mix), enwik8_1M: level 2 227,066 →
             // 224,997 bytes (testdata/image.png 16,468 → 16,246), level 3 221,644 →
             // 220,441 bytes, level 5 217,193 → 216,358, level 8 216,683 → 215,818.
@@ -440,10 +459,14 @@ impl MixParams {
             // mixing) at 5–9, bits 13 and 14 (match contexts, long match finder) at 5–9
             // (enwik8_1M on their own: level 5 215,733 → 214,739 bytes, level 8 214,068 →
             // 213,077, level 9 213,224 → 212,366; enwik8_3M level 8 618,297 → 615,153);
-            // bit 18 (the field context) at 7–9, bit 21 (the markup state in the SSM's
-            // input) at 9.
+            // bit 18 (the field context) at 7–9; bit 20 (two more layer-1 mixers by tree
+            // node, a second final mixer) at 7–9 with `mixers` 7 (enwik8_1M: level 7
+            // 208,411 → 206,837 bytes, level 8 208,161 → 206,623, level 9 207,641 →
+            // 206,206; enwik8_3M level 8 601,178 → 596,291; +13% CPU at level 8, +2% at
+            // level 9; testdata/image.png at level 8 14,986 → 15,074); bit 21 (the markup
+            // state in the SSM's input) at 9.
             flags: [
-                17, 3167, 3167, 3167, 126591, 126847, 520191, 520191, 2621439,
+                17, 3167, 3167, 3167, 126591, 126847, 1568767, 1568767, 3670015,
             ][l],
             ssm: ssm_input::level_config(level.clamp(1, 9)),
         }
@@ -520,7 +543,12 @@ impl MixParams {
             && (1..=1024).contains(&lr)
             && (1..=1023).contains(&limit)
             && APM_LOG.contains(&apm_log)
-            && (1..=N_SETS as u32).contains(&mixers)
+            && (1..=if flags & FLAG_MIX2 != 0 {
+                N_SETS
+            } else {
+                N_SETS_BASE
+            } as u32)
+                .contains(&mixers)
             && flags & !FLAGS_ALL == 0;
         if ok {
             Ok(p)
@@ -567,10 +595,41 @@ impl MixParams {
 
     /// The weight sets of each layer-1 mixer.
     fn set_counts(self) -> [usize; N_SETS] {
-        if self.flags & FLAG_TEXT_MIXERS != 0 {
+        let base = if self.flags & FLAG_TEXT_MIXERS != 0 {
             [SET0, SET1_TEXT, SET2_TEXT, SET3_TEXT, SET4]
         } else {
             [SET0, SET1, SET2, SET3, SET4]
+        };
+        let mut c = [0; N_SETS];
+        c[..N_SETS_BASE].copy_from_slice(&base);
+        if self.flags & FLAG_MIX2 != 0 {
+            for (n, x) in c[N_SETS_BASE..]
+                .iter_mut()
+                .zip([SET5, SET6])
+                .take((self.mixers as usize).saturating_sub(N_SETS_BASE))
+            {
+                *n = x;
+            }
+        }
+        c
+    }
+
+    /// The weight sets of `FLAG_MIX2`'s second final mixer (selected like layer-1 mixer
+    /// 2), none without it.
+    fn final2_sets(self) -> usize {
+        if self.flags & FLAG_MIX2 != 0 && self.mixers as usize > N_SETS_BASE {
+            self.set_counts()[2]
+        } else {
+            0
+        }
+    }
+
+    /// Inputs of the final mixer (the layer-1 mixers it can have).
+    fn final_inputs(self) -> usize {
+        if self.flags & FLAG_MIX2 != 0 {
+            N_SETS
+        } else {
+            N_SETS_BASE
         }
     }
 
@@ -612,7 +671,9 @@ impl MixParams {
             + on(FLAG_LONG_MATCH, 2)
             + on(FLAG_MATCH_CTX, 4)
             + on(FLAG_DIRECT, MAX_ORDERS as u64);
-        let mixer = (n_in * self.layer1_sets() as u64 + (N_SETS * self.final_sets()) as u64) * 4
+        let mixer = (n_in * self.layer1_sets() as u64
+            + (self.final_inputs() * (self.final_sets() + self.final2_sets())) as u64)
+            * 4
             + on(FLAG_SSE, ((N_APMX + 5) * SSE_SETS * 4) as u64);
         // APM entries: 33 bins of 2 bytes per context, or 17 with FLAG_SSE (which adds
         // N_APMX hashed APMs), 4 bytes each with FLAG_APM_COUNTS.
@@ -663,12 +724,18 @@ pub(crate) const SSM_MIN_CONTENT: u64 = 32 << 10;
 /// The `flags` bits that format version 6 added (19–21); version-5 standard lists never
 /// set them.
 const FLAGS_SINCE_V6: u32 = !((1 << 19) - 1);
+/// The most layer-1 mixers of a version-5 list (`FLAG_MIX2` allows more).
+const MIXERS_V5: u32 = 5;
 
 /// Turns a current standard list into the version-5 list of the same level
-/// (`container/format.rs: standard_params`): version 6 only added `flags` bits.
+/// (`container/format.rs: standard_params`): version 6 added `flags` bits 19–21 and, with
+/// bit 20, more mixers at levels 7–9; the other settings are those of version 5.
 pub(crate) fn to_version5_list(params: &mut [u32]) {
     if let Some(flags) = params.get_mut(N_BASE_PARAMS - 1) {
         *flags &= !FLAGS_SINCE_V6;
+    }
+    if let Some(mixers) = params.get_mut(N_BASE_PARAMS - 2) {
+        *mixers = (*mixers).min(MIXERS_V5);
     }
 }
 
@@ -968,6 +1035,8 @@ pub(crate) struct MixModel {
     priors: Vec<Counter>,
     /// Per slot: a direct adaptive probability (12 bits) and count (4 bits).
     direct: Vec<u16>,
+    /// `FLAG_MIX2`'s second final mixer (no weights without it).
+    final2: Mixer,
 }
 
 /// Count classes of the run model (0 = no run).
@@ -976,8 +1045,17 @@ const RUN_CLASSES: usize = 16;
 /// uncertain); without `FLAG_CTX_MAPS` only the first `2 * RUN_CLASSES` are used.
 const RUN_COUNTERS: usize = 2 * RUN_CLASSES * 8;
 
-/// Layer-1 mixers (weight sets selected by different contexts).
-const N_SETS: usize = 5;
+/// Layer-1 mixers (weight sets selected by different contexts), at most; without
+/// `FLAG_MIX2` at most `N_SETS_BASE`.
+const N_SETS: usize = 7;
+const N_SETS_BASE: usize = 5;
+/// Tree nodes told apart by `FLAG_MIX2`'s layer-1 mixers (the vocabulary budget keeps
+/// the tree at 9 levels, 512 nodes; deeper nodes share sets).
+const NODE_SETS: usize = 1024;
+/// Weight sets of `FLAG_MIX2`'s layer-1 mixers: markup summary (64) × node, word
+/// position (16) × node.
+const SET5: usize = 64 * NODE_SETS;
+const SET6: usize = 16 * NODE_SETS;
 
 impl MixModel {
     /// A fresh model for `vocab`, with `params` as read from the frame header.
@@ -1094,6 +1172,28 @@ impl MixModel {
         let n_inputs = orders.len() * per_order + 4 + match_extra + usize::from(ctx_maps) + n_ssm;
         let final_lr = if p.flags & FLAG_FINAL_MIX != 0 { 1 } else { 2 };
         let orders_len = orders.len();
+        let mut final_mixer = Mixer::new(
+            p.final_inputs(),
+            p.final_sets(),
+            final_lr,
+            65536 / p.mixers as i32,
+        );
+        let mut final2 = Mixer::new(
+            p.final_inputs(),
+            p.final2_sets(),
+            final_lr,
+            65536 / p.mixers as i32,
+        );
+        if p.flags & FLAG_MIX2 != 0 && p.mixers as usize > N_SETS_BASE {
+            // The new mixers' many sets learn slowly, so the final mixers start by trusting
+            // them half as much as the first five (equal weights: enwik8_1M level 8 206,580
+            // bytes but testdata/image.png 15,124; the new ones at 0: 206,769 and 15,028;
+            // these: 206,623 and 15,074).
+            let mut w = [65536 / 12; N_SETS];
+            w[..N_SETS_BASE].fill(65536 / 6);
+            final_mixer.set_initial(&w);
+            final2.set_initial(&w);
+        }
         let n_inputs = n_inputs + on(FLAG_DIRECT, orders_len);
         Ok(MixModel {
             vocab: vocab as u32,
@@ -1128,7 +1228,7 @@ impl MixModel {
             ],
             matcher,
             mixers: p.set_counts().map(|n| Mixer::new(n_inputs, n, p.lr, init)),
-            final_mixer: Mixer::new(N_SETS, p.final_sets(), final_lr, 65536 / p.mixers as i32),
+            final_mixer,
             apm1,
             apm2,
             apm3,
@@ -1153,6 +1253,7 @@ impl MixModel {
             unrank: (0..vocab as u32).collect(),
             priors: vec![Counter::HALF; on(FLAG_NEW_PRIOR, orders_len << (nbits + 1))],
             direct: vec![0; on(FLAG_DIRECT, DIRECT_SLOTS << p.table_log)],
+            final2,
             p,
         })
     }
@@ -1544,6 +1645,7 @@ impl TokenModel for MixModel {
         } else {
             [0; 3]
         };
+        let mix2 = self.p.flags & FLAG_MIX2 != 0 && n_mix > N_SETS_BASE;
         for depth in 0..self.nbits {
             let rem = self.nbits - 1 - depth;
             let node = (1 << depth) | value;
@@ -1691,7 +1793,7 @@ impl TokenModel for MixModel {
                     run_class[..n_orders].iter().filter(|&&c| c > 0).count() * 4 + ms
                 };
                 let d = depth as usize;
-                let sets = if text_mixers {
+                let base = if text_mixers {
                     let seen4 = seen * 4 / (n_orders + 1);
                     let mut s = [
                         place * 4 + ms,
@@ -1713,11 +1815,28 @@ impl TokenModel for MixModel {
                         sel4,
                     ]
                 };
+                let mut sets = [0usize; N_SETS];
+                sets[..N_SETS_BASE].copy_from_slice(&base);
+                if mix2 {
+                    // The tree node itself (not capped at depth 7 like `place`), by the
+                    // markup summary and by the position in the word.
+                    let nd = node as usize & (NODE_SETS - 1);
+                    sets[N_SETS_BASE] = markup_sel.unwrap_or(0) * NODE_SETS + nd;
+                    sets[N_SETS_BASE + 1] = word_pos * NODE_SETS + nd;
+                }
                 for ((o, m), &set) in outs.iter_mut().zip(&mut self.mixers).zip(&sets).take(n_mix) {
                     *o = m.mix(&inputs[..n_in], set, &self.lg);
                 }
                 let fsel = if final_mix { place * 4 + ms } else { place };
-                self.final_mixer.mix(&outs[..n_mix], fsel, &self.lg)
+                let f1 = self.final_mixer.mix(&outs[..n_mix], fsel, &self.lg);
+                if mix2 {
+                    // A second final mixer selected like the third layer-1 mixer, averaged
+                    // in the logit domain.
+                    let f2 = self.final2.mix(&outs[..n_mix], sets[2], &self.lg);
+                    (f1 + f2) >> 1
+                } else {
+                    f1
+                }
             } else {
                 self.mixers[0].mix(&inputs[..n_in], place * 4 + ms, &self.lg)
             };
@@ -1848,6 +1967,9 @@ impl TokenModel for MixModel {
             Mixer::update_all(&mut self.mixers[..n_mix], &inputs[..n_in], bit, lr_eff);
             if n_mix > 1 {
                 self.final_mixer.update(&outs[..n_mix], bit);
+                if mix2 {
+                    self.final2.update(&outs[..n_mix], bit);
+                }
             }
             self.apm1.update(bit);
             if use_apm2 {
@@ -2050,6 +2172,18 @@ mod tests {
             let a = round_trip(&p.to_list(), 300, &toks);
             assert!(a.len() < 3000, "flags {flags}: {} bytes", a.len());
         }
+        // FLAG_MIX2 with six and seven mixers, with and without the markup state, and a
+        // tree deeper than its node sets.
+        for (mixers, clear) in [(6, 0), (7, FLAG_MARKUP_MIXER | FLAG_TEXT_MIXERS), (7, 0)] {
+            let mut p = MixParams::from_list(&params).unwrap();
+            p.mixers = mixers;
+            p.flags = (p.flags | FLAG_MIX2) & !clear;
+            let toks: Vec<u32> = (0..3000).map(|i| (i * i / 7 % 300) as u32).collect();
+            let a = round_trip(&p.to_list(), 300, &toks);
+            assert!(a.len() < 3000, "mixers {mixers}: {} bytes", a.len());
+            let toks: Vec<u32> = (0..3000).map(|i| (i * 7919 % 60_000) as u32).collect();
+            round_trip(&p.to_list(), 60_000, &toks);
+        }
         let all: Vec<u32> = (0..MAX_VOCAB as u32)
             .rev()
             .chain([65_535, 0, 65_535])
@@ -2158,6 +2292,13 @@ mod tests {
         assert!(MixParams::from_list(&p.to_list()).is_err());
         p.mixers = N_SETS as u32 + 1;
         assert!(MixParams::from_list(&p.to_list()).is_err());
+        // More than five mixers only with FLAG_MIX2.
+        p.mixers = N_SETS as u32;
+        assert!(MixParams::from_list(&p.to_list()).is_err());
+        p.flags |= FLAG_MIX2;
+        assert!(MixParams::from_list(&p.to_list()).is_ok());
+        p.mixers = N_SETS as u32 + 1;
+        assert!(MixParams::from_list(&p.to_list()).is_err());
         for level in 1..=9 {
             let p = MixParams::for_level(level);
             assert_eq!(MixParams::from_list(&p.to_list()).unwrap(), p);
@@ -2205,6 +2346,7 @@ mod tests {
                     * 4
                 + (m.mixers.iter().map(Mixer::len).sum::<usize>()
                     + m.final_mixer.len()
+                    + m.final2.len()
                     + m.sse_mixer.len())
                     * 4
                 + (m.apm1.len()

@@ -227,6 +227,15 @@ impl Mixer {
         }
     }
 
+    /// Starts every weight set at `w` (the first `n` weights of each).
+    pub(super) fn set_initial(&mut self, w: &[i32]) {
+        for set in self.weights.chunks_exact_mut(self.n) {
+            for (x, &v) in set.iter_mut().zip(w) {
+                *x = v;
+            }
+        }
+    }
+
     /// Weights allocated.
     #[cfg(test)]
     pub(super) fn len(&self) -> usize {
