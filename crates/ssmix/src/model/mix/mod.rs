@@ -453,7 +453,9 @@ impl MixParams {
             // (enwik8_1M on their own: level 5 215,733 → 214,739 bytes, level 8 214,068 →
             // 213,077, level 9 213,224 → 212,366; enwik8_3M level 8 618,297 → 615,153);
             // bit 18 (the field context) at 7–9, bit 19 (more contexts) at 7–9.
-            flags: [17, 3167, 3167, 3167, 126591, 126847, 1044479, 1044479, 1048575][l],
+            flags: [
+                17, 3167, 3167, 3167, 126591, 126847, 1044479, 1044479, 1048575,
+            ][l],
             ssm: ssm_input::level_config(level.clamp(1, 9)),
         }
     }
@@ -587,7 +589,11 @@ impl MixParams {
     fn n_orders(self) -> u32 {
         self.orders.count_ones()
             + u32::from(self.flags & FLAG_FIELD != 0)
-            + if self.flags & FLAG_MORE_CTX != 0 { N_MORE as u32 } else { 0 }
+            + if self.flags & FLAG_MORE_CTX != 0 {
+                N_MORE as u32
+            } else {
+                0
+            }
     }
 
     /// Upper bound on the bytes a model with these settings allocates for a vocabulary
@@ -1009,8 +1015,11 @@ impl MixModel {
         let on = |f: u32, n: usize| if p.flags & f != 0 { n } else { 0 };
         let interp = p.flags & FLAG_APM_INTERP != 0;
         // Small initial weights: with a dozen or more inputs, larger ones start far
-        // overconfident (16384: 1.7818 bpb at level 5, 4096: 1.7796).
-        let init = 4096;
+        // overconfident (16384: 1.7818 bpb at level 5, 4096: 1.7796). With FLAG_MORE_CTX's
+        // ten inputs more, 1536 (enwik8_1M level 8: 4096 206,642 bytes, 2048 206,487,
+        // 1536 206,478, 1024 206,484; small inputs lose less: testdata/source.c 760 →
+        // 743, syslog.log 3,713 → 3,685).
+        let init = if more { 1536 } else { 4096 };
         let states = States::new();
         let mut init_counters = [Counter::HALF; 256];
         for (c, &(n0, n1)) in init_counters.iter_mut().zip(&states.counts) {
@@ -1149,7 +1158,10 @@ impl MixModel {
             .markup
             .as_ref()
             .map_or((0, 0), |m| (m.small() as u64, m.field()));
-        let (num, nest) = self.more.as_ref().map_or((0, 0), |m| (m.number(), m.nest()));
+        let (num, nest) = self
+            .more
+            .as_ref()
+            .map_or((0, 0), |m| (m.number(), m.nest()));
         for &o in &self.orders[j..] {
             let x = match o {
                 KIND_WORD => self.word,
@@ -1197,8 +1209,7 @@ impl MixModel {
                 KIND_SPARSE_BYTES => self.text >> 8 & 0xffff,
                 KIND_SPARSE_BYTES2 => self.text >> 16 & 0xffff,
                 KIND_NEST_WORD => {
-                    (nest << 1 | 1).wrapping_mul(PHI)
-                        ^ self.word.wrapping_mul(MIXC).rotate_left(17)
+                    (nest << 1 | 1).wrapping_mul(PHI) ^ self.word.wrapping_mul(MIXC).rotate_left(17)
                 }
                 KIND_NUM_WORD => {
                     num.wrapping_mul(PHI) ^ self.prev_word.wrapping_mul(MIXC).rotate_left(23)
@@ -1214,7 +1225,10 @@ impl MixModel {
                     (field ^ small << 8 ^ shape << 16).wrapping_mul(PHI)
                 }
                 KIND_ABOVE => {
-                    let above = self.more.as_ref().map_or(0, |m| m.above(COLUMN_CAP as usize));
+                    let above = self
+                        .more
+                        .as_ref()
+                        .map_or(0, |m| m.above(COLUMN_CAP as usize));
                     above << 8 | (self.text & 255)
                 }
                 KIND_NUM_PREV => {
@@ -2197,7 +2211,9 @@ mod tests {
             // Without the SSM input (it refuses V > 4096; ssm_input.rs tests its bound).
             let m = MixModel::with_vocab_size(&p.to_list()[..10], MAX_VOCAB).unwrap();
             let used = m.table.capacity()
-                + m.more.as_ref().map_or(0, |_| std::mem::size_of::<MoreText>())
+                + m.more
+                    .as_ref()
+                    .map_or(0, |_| std::mem::size_of::<MoreText>())
                 + m.direct.capacity() * 2
                 + m.runs.capacity() * 4
                 + m.run_counters.capacity() * RUN_COUNTERS * 4

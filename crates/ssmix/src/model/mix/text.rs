@@ -414,7 +414,10 @@ mod tests {
         // After "x(y[1,234": past the end of "ab|cd" (0), and the column capped at 8.
         assert_eq!(m.above(8), 8 << 16);
         assert_eq!(m.nest(), (0b0001 << 3) | 2);
-        assert_eq!(m.num_shape(), 4 << 16 | u64::from(b'1') << 8 | u64::from(b'2'));
+        assert_eq!(
+            m.num_shape(),
+            4 << 16 | u64::from(b'1') << 8 | u64::from(b'2')
+        );
         assert_eq!(m.num_lead(), b'[');
         let n = m.number();
         assert_ne!(n, 0);
