@@ -101,7 +101,7 @@ const KIND_NUM_WORD: u32 = 35;
 /// The last 3 bytes and the markup summary: −54.
 const KIND_MARKUP_BYTES3: u32 = 36;
 /// The current number's digits, the byte before it and the markup summary: −472 on top
-/// of the kinds 34–36 and 40 (207,629 bytes).
+/// of the kinds 34–36 and 40 and the byte above with the last byte (207,629 bytes).
 const KIND_NUM_MARKUP: u32 = 37;
 /// The open brackets (as in `KIND_NEST_WORD`) and the last two bytes: −69 with the same.
 const KIND_NEST_BYTES: u32 = 38;
@@ -341,18 +341,20 @@ const FLAG_LONG_MATCH: u32 = 16384;
 /// Non-wiki text loses a little (level 8: testdata/source.c 743 → 745 bytes,
 /// nginx_access.log 3,057 → 3,059).
 const FLAG_FIELD: u32 = 1 << 18;
-/// `flags` bit: `N_MORE` contexts more (`KIND_SPARSE_BYTES` … `KIND_SPARSE_BYTES2`: numbers,
-/// open brackets, the byte above, sparse bytes, with words and the markup state), after
-/// the `orders` ones and `KIND_FIELD`. enwik8_1M level 8: 208,161 → 206,6xx bytes (see
-/// the kinds for each one's share). Tried and left out (level 8, alone): the markup
-/// state with the last 2 tokens (+48) or the markup summary with the last 3 (+40), the
-/// position in the word with the previous word and the last byte (+37), the word with
-/// the byte before it and the previous word (+62); with the others: the word with the
-/// byte above (+3), the `|` count of the line with its first byte and the last byte
-/// (+48), the word bigram with the markup summary (+46), the number's length, first
-/// digits and lead byte with the previous word (+16), the number with the field name
-/// (−9, not worth a context); without the column context
-/// (kind 23) +11 to +16, without the previous word (kind 27) +106.
+/// `flags` bit: `N_MORE` contexts more (`KIND_SPARSE_BYTES` … `KIND_SPARSE_BYTES2`:
+/// numbers, open brackets, the byte above, sparse bytes, with words and the markup
+/// state), after the `orders` ones and `KIND_FIELD`; the layer-1 mixers then start from
+/// smaller weights. enwik8_1M: level 7 208,411 → 206,719 bytes, level 8 208,161 →
+/// 206,478, level 9 207,641 → 206,200 (+12% time); enwik8_3M level 8 601,178 → 596,009,
+/// level 9 599,367 → 594,998. See the kinds for each one's share. Tried and left out
+/// (level 8, alone): the markup state with the last 2 tokens (+48) or the markup summary
+/// with the last 3 (+40), the position in the word with the previous word and the last
+/// byte (+37), the word with the byte before it and the previous word (+62); with the
+/// others: the word with the byte above (+3), the `|` count of the line with its first
+/// byte and the last byte (+48), the word bigram with the markup summary (+46), the
+/// number's length, first digits and lead byte with the previous word (+16), the number
+/// with the field name (−9, not worth a context); without the column context (kind 23)
+/// +11 to +16, without the previous word (kind 27) +106.
 const FLAG_MORE_CTX: u32 = 1 << 19;
 
 const FLAGS_ALL: u32 = FLAG_MORE_CTX
@@ -585,7 +587,7 @@ impl MixParams {
         }
     }
 
-    /// The number of contexts: the `orders` bits and `FLAG_FIELD`'s.
+    /// The number of contexts: the `orders` bits, `FLAG_FIELD`'s and `FLAG_MORE_CTX`'s.
     fn n_orders(self) -> u32 {
         self.orders.count_ones()
             + u32::from(self.flags & FLAG_FIELD != 0)
