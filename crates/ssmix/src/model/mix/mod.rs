@@ -46,11 +46,13 @@ use crate::model::ssm::{SIDE_CODES, SIDE_NONE};
 use crate::tokenizer::{MAX_VOCAB, Token, Vocab};
 use ssm_input::{SsmInput, SsmList};
 use tables::{Apm, Counter, Logistic, Mixer, PBITS, States};
-use text::MarkupState;
+use text::{MarkupState, MoreText};
 
-/// The most context orders a model may use.
-/// (22 since the markup contexts: level 9 uses 22, `FLAG_FIELD`'s included.)
-pub(crate) const MAX_ORDERS: usize = 22;
+/// The most context orders a model may use: the 31 `orders` kinds and `FLAG_FIELD`'s and
+/// `FLAG_MORE_CTX`'s contexts could make 42; levels 7–9 use 32 (22 before
+/// `FLAG_MORE_CTX`, `FLAG_FIELD`'s included), which is the cap (more buy little and cost
+/// time per decision).
+pub(crate) const MAX_ORDERS: usize = 22 + N_MORE;
 /// Context kinds beyond the token and byte orders (bit numbers of `orders`).
 const KIND_WORD: u32 = 17;
 const KIND_BIGRAM: u32 = 18;
@@ -89,6 +91,35 @@ const MAX_KIND: u32 = 31;
 /// `FLAG_FIELD`'s context (not an `orders` bit): the markup field name
 /// (`text::MarkupState::field`), the markup summary, the last byte and the current word.
 const KIND_FIELD: u32 = 32;
+/// `FLAG_MORE_CTX`'s contexts (not `orders` bits), after `KIND_FIELD`, in this order
+/// (`text::MoreText` keeps their state). Gains: enwik8_1M level 8, each alone on top of
+/// the 23 contexts (208,161 bytes) or as stated. Bytes 2–3 (the last byte skipped):
+/// −46 with the kinds 34–40.
+const KIND_SPARSE_BYTES: u32 = 33;
+/// The innermost three open brackets and the nesting depth, with the current word: −173.
+const KIND_NEST_WORD: u32 = 34;
+/// The digits so far of the current number, with the previous word: −241.
+const KIND_NUM_WORD: u32 = 35;
+/// The last 3 bytes and the markup summary: −54.
+const KIND_MARKUP_BYTES3: u32 = 36;
+/// The current number's digits, the byte before it and the markup summary: −472 on top
+/// of the kinds 34–36 and 40 and the byte above with the last byte (207,629 bytes).
+const KIND_NUM_MARKUP: u32 = 37;
+/// The open brackets (as in `KIND_NEST_WORD`) and the last two bytes: −69 with the same.
+const KIND_NEST_BYTES: u32 = 38;
+/// The markup field name and summary, the current number's length and first two
+/// digits: −347 with the kinds 33–38 and 40 (207,060 bytes).
+const KIND_FIELD_NUM: u32 = 39;
+/// The byte above (the same column of the previous line) and the one after it, the
+/// column (capped at `COLUMN_CAP`) and the last byte: −100. (The byte above and the last
+/// byte alone: −49, and +24 with the others.)
+const KIND_ABOVE: u32 = 40;
+/// The previous number's digits and the current number's: −29 with the others.
+const KIND_NUM_PREV: u32 = 41;
+/// Bytes 3–4: −32 with the others.
+const KIND_SPARSE_BYTES2: u32 = 42;
+/// The number of `FLAG_MORE_CTX` contexts (kinds 33..33 + N_MORE).
+const N_MORE: usize = 10;
 /// Columns are counted up to this in the `KIND_COLUMN` context (enwik8_1M level 5, with a
 /// development switch: a cap of 4 1.7478 bpb, 8 1.7474, 16 1.7478, 64 1.7494).
 const COLUMN_CAP: u32 = 8;
@@ -342,6 +373,21 @@ const FLAG_SSM_SIDE: u32 = 1 << 21;
 /// Non-wiki text loses a little (level 8: testdata/source.c 743 → 745 bytes,
 /// nginx_access.log 3,057 → 3,059).
 const FLAG_FIELD: u32 = 1 << 18;
+/// `flags` bit: `N_MORE` contexts more (`KIND_SPARSE_BYTES` … `KIND_SPARSE_BYTES2`:
+/// numbers, open brackets, the byte above, sparse bytes, with words and the markup
+/// state), after the `orders` ones and `KIND_FIELD`; the layer-1 mixers then start from
+/// smaller weights. enwik8_1M: level 7 208,411 → 206,719 bytes, level 8 208,161 →
+/// 206,478, level 9 207,641 → 206,200 (+12% time); enwik8_3M level 8 601,178 → 596,009,
+/// level 9 599,367 → 594,998. See the kinds for each one's share. Tried and left out
+/// (level 8, alone): the markup state with the last 2 tokens (+48) or the markup summary
+/// with the last 3 (+40), the position in the word with the previous word and the last
+/// byte (+37), the word with the byte before it and the previous word (+62); with the
+/// others: the word with the byte above (+3), the `|` count of the line with its first
+/// byte and the last byte (+48), the word bigram with the markup summary (+46), the
+/// number's length, first digits and lead byte with the previous word (+16), the number
+/// with the field name (−9, not worth a context); without the column context (kind 23)
+/// +11 to +16, without the previous word (kind 27) +106.
+const FLAG_MORE_CTX: u32 = 1 << 19;
 
 /// `flags` bit: a stronger mixing network. `mixers` may be up to 7 (`N_SETS`): the
 /// sixth layer-1 mixer selects its weights by the markup summary × the tree node, the
@@ -361,7 +407,8 @@ const FLAG_FIELD: u32 = 1 << 18;
 const FLAG_MIX2: u32 = 1 << 20;
 
 /// All valid `flags` bits.
-const FLAGS_ALL: u32 = FLAG_FIELD
+const FLAGS_ALL: u32 = FLAG_MORE_CTX
+    | FLAG_FIELD
     | FLAG_SSM_SIDE
     | FLAG_MIX2
     | FLAG_DIRECT
@@ -459,14 +506,14 @@ impl MixParams {
             // mixing) at 5–9, bits 13 and 14 (match contexts, long match finder) at 5–9
             // (enwik8_1M on their own: level 5 215,733 → 214,739 bytes, level 8 214,068 →
             // 213,077, level 9 213,224 → 212,366; enwik8_3M level 8 618,297 → 615,153);
-            // bit 18 (the field context) at 7–9; bit 20 (two more layer-1 mixers by tree
-            // node, a second final mixer) at 7–9 with `mixers` 7 (enwik8_1M: level 7
-            // 208,411 → 206,837 bytes, level 8 208,161 → 206,623, level 9 207,641 →
-            // 206,206; enwik8_3M level 8 601,178 → 596,291; +13% CPU at level 8, +2% at
-            // level 9; testdata/image.png at level 8 14,986 → 15,074); bit 21 (the markup
-            // state in the SSM's input) at 9.
+            // bit 18 (the field context) and bit 19 (more contexts) at 7–9; bit 20 (two
+            // more layer-1 mixers by tree node, a second final mixer) at 7–9 with `mixers`
+            // 7 (enwik8_1M: level 7 208,411 → 206,837 bytes, level 8 208,161 → 206,623,
+            // level 9 207,641 → 206,206; enwik8_3M level 8 601,178 → 596,291; +13% CPU at
+            // level 8, +2% at level 9; testdata/image.png at level 8 14,986 → 15,074); bit
+            // 21 (the markup state in the SSM's input) at 9.
             flags: [
-                17, 3167, 3167, 3167, 126591, 126847, 1568767, 1568767, 3670015,
+                17, 3167, 3167, 3167, 126591, 126847, 2093055, 2093055, 4194303,
             ][l],
             ssm: ssm_input::level_config(level.clamp(1, 9)),
         }
@@ -633,9 +680,15 @@ impl MixParams {
         }
     }
 
-    /// The number of contexts: the `orders` bits and `FLAG_FIELD`'s.
+    /// The number of contexts: the `orders` bits, `FLAG_FIELD`'s and `FLAG_MORE_CTX`'s.
     fn n_orders(self) -> u32 {
-        self.orders.count_ones() + u32::from(self.flags & FLAG_FIELD != 0)
+        self.orders.count_ones()
+            + u32::from(self.flags & FLAG_FIELD != 0)
+            + if self.flags & FLAG_MORE_CTX != 0 {
+                N_MORE as u32
+            } else {
+                0
+            }
     }
 
     /// Upper bound on the bytes a model with these settings allocates for a vocabulary
@@ -713,6 +766,7 @@ impl MixParams {
             + apms
             + tables
             + ssm
+            + on(FLAG_MORE_CTX, std::mem::size_of::<MoreText>() as u64)
             + std::mem::size_of::<MixModel>() as u64
     }
 }
@@ -984,6 +1038,8 @@ pub(crate) struct MixModel {
     word_len: u32,
     /// The markup state, kept when a markup context or `FLAG_MARKUP_MIXER` is in use.
     markup: Option<MarkupState>,
+    /// `FLAG_MORE_CTX`'s text state (None without the flag).
+    more: Option<Box<MoreText>>,
     /// Hashed buckets: `[check, 15 states]`.
     table: Vec<u8>,
     table_shift: u32,
@@ -1098,9 +1154,11 @@ impl MixModel {
         }
         let nbits = bits_for(vocab);
         let lg = Logistic::new();
+        let more = p.flags & FLAG_MORE_CTX != 0;
         let orders: Vec<u32> = (1..=MAX_KIND)
             .filter(|k| p.orders >> k & 1 == 1)
             .chain((p.flags & FLAG_FIELD != 0).then_some(KIND_FIELD))
+            .chain((KIND_SPARSE_BYTES..KIND_SPARSE_BYTES + N_MORE as u32).filter(|_| more))
             .collect();
         // The hashed APMs adapt at rate 2^-4 (enwik8_1M level 5: rate 7 1.7733 bpb, 6
         // 1.7710, 5 1.7690, 4 1.7677, 3 1.7704); the per-node one at 2^-6 (level 1, where it
@@ -1109,8 +1167,11 @@ impl MixModel {
         let on = |f: u32, n: usize| if p.flags & f != 0 { n } else { 0 };
         let interp = p.flags & FLAG_APM_INTERP != 0;
         // Small initial weights: with a dozen or more inputs, larger ones start far
-        // overconfident (16384: 1.7818 bpb at level 5, 4096: 1.7796).
-        let init = 4096;
+        // overconfident (16384: 1.7818 bpb at level 5, 4096: 1.7796). With FLAG_MORE_CTX's
+        // ten inputs more, 1536 (enwik8_1M level 8: 4096 206,642 bytes, 2048 206,487,
+        // 1536 206,478, 1024 206,484; small inputs lose less: testdata/source.c 760 →
+        // 743, syslog.log 3,713 → 3,685).
+        let init = if more { 1536 } else { 4096 };
         let states = States::new();
         let mut init_counters = [Counter::HALF; 256];
         for (c, &(n0, n1)) in init_counters.iter_mut().zip(&states.counts) {
@@ -1212,6 +1273,7 @@ impl MixModel {
             line_first: 0,
             shape: 0,
             word_len: 0,
+            more: more.then(|| Box::new(MoreText::new())),
             markup: (p.orders >> KIND_MARKUP != 0
                 || p.flags & (FLAG_MARKUP_MIXER | FLAG_FIELD) != 0)
                 .then(|| MarkupState::new(p.flags & FLAG_FIELD != 0)),
@@ -1270,8 +1332,17 @@ impl MixModel {
                 j += 1;
             }
         }
-        // The markup state, once for the three contexts that hash it.
+        // The markup state, once for the three contexts that hash it, and the parts of
+        // the markup and `FLAG_MORE_CTX` states that several contexts use.
         let mk = self.markup.as_ref().map_or(0, MarkupState::code);
+        let (small, field) = self
+            .markup
+            .as_ref()
+            .map_or((0, 0), |m| (m.small() as u64, m.field()));
+        let (num, nest) = self
+            .more
+            .as_ref()
+            .map_or((0, 0), |m| (m.number(), m.nest()));
         for &o in &self.orders[j..] {
             let x = match o {
                 KIND_WORD => self.word,
@@ -1316,6 +1387,35 @@ impl MixModel {
                     }
                     None => 0,
                 },
+                KIND_SPARSE_BYTES => self.text >> 8 & 0xffff,
+                KIND_SPARSE_BYTES2 => self.text >> 16 & 0xffff,
+                KIND_NEST_WORD => {
+                    (nest << 1 | 1).wrapping_mul(PHI) ^ self.word.wrapping_mul(MIXC).rotate_left(17)
+                }
+                KIND_NUM_WORD => {
+                    num.wrapping_mul(PHI) ^ self.prev_word.wrapping_mul(MIXC).rotate_left(23)
+                }
+                KIND_MARKUP_BYTES3 => small << 24 | (self.text & 0xff_ffff),
+                KIND_NUM_MARKUP => {
+                    let lead = self.more.as_ref().map_or(0, |m| m.num_lead());
+                    num.wrapping_mul(PHI) ^ (small << 8 | u64::from(lead)).wrapping_mul(MIXC)
+                }
+                KIND_NEST_BYTES => nest << 16 | (self.text & 0xffff),
+                KIND_FIELD_NUM => {
+                    let shape = self.more.as_ref().map_or(0, |m| m.num_shape());
+                    (field ^ small << 8 ^ shape << 16).wrapping_mul(PHI)
+                }
+                KIND_ABOVE => {
+                    let above = self
+                        .more
+                        .as_ref()
+                        .map_or(0, |m| m.above(COLUMN_CAP as usize));
+                    above << 8 | (self.text & 255)
+                }
+                KIND_NUM_PREV => {
+                    let prev = self.more.as_ref().map_or(0, |m| m.prev_number());
+                    (num ^ prev.rotate_left(31)).wrapping_mul(PHI)
+                }
                 16 => self.text,
                 _ => self.text & ((1 << (8 * (o - MAX_ORDER_LEN))) - 1),
             };
@@ -2015,6 +2115,9 @@ impl TokenModel for MixModel {
             if let Some(mk) = &mut self.markup {
                 mk.update(b, self.word);
             }
+            if let Some(m) = &mut self.more {
+                m.update(b);
+            }
             let class = match b {
                 b'a'..=b'z' | b'A'..=b'Z' => 0,
                 b'0'..=b'9' => 1,
@@ -2281,10 +2384,15 @@ mod tests {
         let mut p = MixParams::for_level(5);
         p.orders = 1;
         assert!(MixParams::from_list(&p.to_list()).is_err());
-        p.orders = ((1 << (MAX_ORDERS + 1)) - 1) << 1;
+        // All 31 kinds and both flags' contexts are too many; 22 kinds and both are not.
+        p.flags |= FLAG_FIELD | FLAG_MORE_CTX;
+        p.orders = u32::MAX - 1;
         assert!(MixParams::from_list(&p.to_list()).is_err());
-        p.orders = ((1 << MAX_ORDERS) - 1) << 1;
+        p.orders = ((1 << (MAX_ORDERS - N_MORE)) - 1) << 1;
+        assert!(MixParams::from_list(&p.to_list()).is_err());
+        p.orders = ((1 << (MAX_ORDERS - N_MORE - 1)) - 1) << 1;
         assert!(MixParams::from_list(&p.to_list()).is_ok());
+        p.flags &= !(FLAG_FIELD | FLAG_MORE_CTX);
         // Bits 1..=MAX_KIND (= 31) are kinds, so no higher bit is left to reject.
         p.orders = 1 << MAX_KIND;
         assert!(MixParams::from_list(&p.to_list()).is_ok());
@@ -2329,6 +2437,9 @@ mod tests {
             // Without the SSM input (it refuses V > 4096; ssm_input.rs tests its bound).
             let m = MixModel::with_vocab_size(&p.to_list()[..10], MAX_VOCAB).unwrap();
             let used = m.table.capacity()
+                + m.more
+                    .as_ref()
+                    .map_or(0, |_| std::mem::size_of::<MoreText>())
                 + m.direct.capacity() * 2
                 + m.runs.capacity() * 4
                 + m.run_counters.capacity() * RUN_COUNTERS * 4

@@ -2,7 +2,8 @@
 //! emphasis the text is inside and how its line began, updated byte by byte. It feeds
 //! the context kinds `KIND_MARKUP`, `KIND_MARKUP_WORD` and `KIND_MARKUP2`, the
 //! `FLAG_MARKUP_MIXER` weight-set selector and APM contexts (FORMAT.md §7.8), and it
-//! remembers the first word of the sentence (`KIND_SENTENCE`).
+//! remembers the first word of the sentence (`KIND_SENTENCE`). `MoreText` keeps the
+//! rest of `FLAG_MORE_CTX`'s state: the previous line, open brackets and numbers.
 
 /// FNV-style step of the entity-name hash.
 #[inline]
@@ -234,6 +235,149 @@ impl MarkupState {
     }
 }
 
+/// Longest line whose bytes `MoreText::above` remembers.
+const LINE_CAP: usize = 256;
+
+/// FNV-style hash of a number's digits, never 0 (0: outside a number).
+#[inline]
+fn digit_step(h: u64, b: u8) -> u64 {
+    step(h, b) | 1
+}
+
+/// `FLAG_MORE_CTX`'s text state, updated byte by byte: the previous line (for the byte
+/// above), the open brackets, and the current and previous number.
+pub(super) struct MoreText {
+    /// The current and the previous line's first `LINE_CAP` bytes.
+    cur: [u8; LINE_CAP],
+    prev: [u8; LINE_CAP],
+    prev_len: usize,
+    /// Bytes since the last newline (uncapped).
+    col: usize,
+    /// Open brackets, 2 bits each (`(`, `[`, `{`, `<`), the innermost in the low bits,
+    /// and how many are open (saturating; a closing bracket closes the innermost).
+    nest: u32,
+    depth: u8,
+    /// Hash of the digits of the current number (`.` and `,` between digits continue
+    /// it; 0 outside a number) and of the previous number.
+    number: u64,
+    prev_number: u64,
+    /// The last byte that is not a letter or digit, and its value when the current
+    /// number began.
+    lead: u8,
+    num_lead: u8,
+    /// Digits in the current number (saturating) and its first two, 0 outside one.
+    num_len: u8,
+    num_start: u16,
+}
+
+impl MoreText {
+    pub(super) fn new() -> Self {
+        MoreText {
+            cur: [0; LINE_CAP],
+            prev: [0; LINE_CAP],
+            prev_len: 0,
+            col: 0,
+            nest: 0,
+            depth: 0,
+            number: 0,
+            prev_number: 0,
+            lead: 0,
+            num_lead: 0,
+            num_len: 0,
+            num_start: 0,
+        }
+    }
+
+    /// The byte above the next one and the byte after it (0 past the previous line's
+    /// end), and the column (capped at `cap`).
+    #[inline]
+    pub(super) fn above(&self, cap: usize) -> u64 {
+        let n = self.prev_len.min(LINE_CAP);
+        let at = |c: usize| if c < n { u64::from(self.prev[c]) } else { 0 };
+        (self.col.min(cap) as u64) << 16 | at(self.col) << 8 | at(self.col + 1)
+    }
+
+    /// The innermost 3 open brackets and the depth (capped at 7).
+    #[inline]
+    pub(super) fn nest(&self) -> u64 {
+        u64::from(self.nest & 63) << 3 | u64::from(self.depth.min(7))
+    }
+
+    /// The current number's digits hash (0 outside a number).
+    #[inline]
+    pub(super) fn number(&self) -> u64 {
+        self.number
+    }
+
+    /// The previous number's digits hash.
+    #[inline]
+    pub(super) fn prev_number(&self) -> u64 {
+        self.prev_number
+    }
+
+    /// The byte before the current number (stale outside one).
+    #[inline]
+    pub(super) fn num_lead(&self) -> u8 {
+        self.num_lead
+    }
+
+    /// The current number's length (saturating at 255) and first two digits.
+    #[inline]
+    pub(super) fn num_shape(&self) -> u64 {
+        u64::from(self.num_len) << 16 | u64::from(self.num_start)
+    }
+
+    /// Learns byte `b`.
+    pub(super) fn update(&mut self, b: u8) {
+        if b == b'\n' {
+            self.prev = self.cur;
+            self.prev_len = self.col;
+            self.col = 0;
+        } else {
+            if let Some(c) = self.cur.get_mut(self.col) {
+                *c = b;
+            }
+            self.col = self.col.saturating_add(1);
+        }
+        let open = match b {
+            b'(' => Some(0),
+            b'[' => Some(1),
+            b'{' => Some(2),
+            b'<' => Some(3),
+            _ => None,
+        };
+        if let Some(t) = open {
+            self.nest = self.nest << 2 | t;
+            self.depth = self.depth.saturating_add(1);
+        } else if matches!(b, b')' | b']' | b'}' | b'>') && self.depth > 0 {
+            self.nest >>= 2;
+            self.depth -= 1;
+        }
+        if b.is_ascii_digit() {
+            if self.number == 0 {
+                self.num_lead = self.lead;
+                self.num_len = 0;
+                self.num_start = 0;
+            }
+            self.num_len = self.num_len.saturating_add(1);
+            if self.num_len <= 2 {
+                self.num_start = self.num_start << 8 | u16::from(b);
+            }
+            self.number = digit_step(self.number, b);
+        } else if !matches!(b, b'.' | b',') || self.number == 0 {
+            if self.number != 0 {
+                self.prev_number = self.number;
+            }
+            self.number = 0;
+            self.num_len = 0;
+            self.num_start = 0;
+        }
+        if !b.is_ascii_alphanumeric() {
+            self.lead = b;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,5 +403,33 @@ mod tests {
         let m = feed(b"* ''it'' [[a]]\n");
         assert_eq!((m.link, m.quotes, m.line_start), (0, 0, true));
         assert_ne!(feed(b"[[a|").code(), feed(b"[[a").code());
+    }
+
+    #[test]
+    fn tracks_lines_brackets_and_numbers() {
+        let mut m = MoreText::new();
+        for &b in b"ab|cd\nx(y[1,234" {
+            m.update(b);
+        }
+        // After "x(y[1,234": past the end of "ab|cd" (0), and the column capped at 8.
+        assert_eq!(m.above(8), 8 << 16);
+        assert_eq!(m.nest(), (0b0001 << 3) | 2);
+        assert_eq!(
+            m.num_shape(),
+            4 << 16 | u64::from(b'1') << 8 | u64::from(b'2')
+        );
+        assert_eq!(m.num_lead(), b'[');
+        let n = m.number();
+        assert_ne!(n, 0);
+        for &b in b"]) 7" {
+            m.update(b);
+        }
+        assert_eq!((m.nest(), m.prev_number()), (0, n));
+        assert_eq!(m.num_shape(), 1 << 16 | u64::from(b'7'));
+        let mut m = MoreText::new();
+        for &b in b"abc\nX" {
+            m.update(b);
+        }
+        assert_eq!(m.above(8), 1 << 16 | u64::from(b'b') << 8 | u64::from(b'c'));
     }
 }
