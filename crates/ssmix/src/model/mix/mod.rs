@@ -548,7 +548,8 @@ impl MixParams {
     pub(crate) fn memory(self, vocab: usize) -> u64 {
         let nodes = 1u64 << bits_for(vocab);
         let n_orders = u64::from(self.n_orders());
-        let table = 16u64 << self.table_log;
+        // (64 bytes more to align the buckets to cache lines.)
+        let table = (16u64 << self.table_log) + 64;
         let on = |f: u32, n: u64| if self.flags & f != 0 { n } else { 0 };
         let matcher = if self.match_log > 0 {
             (4u64 << self.match_log)
@@ -672,10 +673,26 @@ impl Finder {
         }
     }
 
-    /// Follows the match with `t`, the token just stored at `pos - 1` of the ring `hist`
-    /// (index mask `m`), and looks for a new match if there is none.
+    /// The table slot of the last `min` tokens before `pos` in the ring `hist` (index mask
+    /// `m`), if the finder is on and has seen that many tokens; prefetched, for `update`.
     #[inline]
-    fn update(&mut self, hist: &[u16], m: usize, pos: usize, t: Token) {
+    fn slot(&self, hist: &[u16], m: usize, pos: usize) -> Option<usize> {
+        if self.table.is_empty() || pos < self.min {
+            return None;
+        }
+        let mut h = 0u64;
+        for i in 1..=self.min {
+            h = (h ^ u64::from(hist[(pos - i) & m]) ^ 0x100).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+        let slot = (h >> self.table_shift) as usize;
+        hw::prefetch(&self.table, slot);
+        Some(slot)
+    }
+
+    /// Follows the match with `t`, the token just stored at `pos - 1` of the ring `hist`
+    /// (index mask `m`), and looks for a new match if there is none (`slot`: see `slot`).
+    #[inline]
+    fn update(&mut self, hist: &[u16], m: usize, pos: usize, t: Token, slot: Option<usize>) {
         if self.table.is_empty() {
             return;
         }
@@ -685,14 +702,9 @@ impl Finder {
         } else {
             self.len = 0;
         }
-        if pos < self.min {
+        let Some(slot) = slot else {
             return;
-        }
-        let mut h = 0u64;
-        for i in 1..=self.min {
-            h = (h ^ u64::from(hist[(pos - i) & m]) ^ 0x100).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-        let slot = (h >> self.table_shift) as usize;
+        };
         if self.len == 0 {
             let cand = self.table[slot] as usize;
             // A candidate whose context has been overwritten in the ring is useless.
@@ -725,6 +737,19 @@ struct MatchIn {
     state: usize,
 }
 
+/// The match inputs of a token, prepared when the token before it is learned (so that
+/// the first match-context blocks can be prefetched).
+#[derive(Clone, Copy)]
+struct MatchPrep {
+    /// What the short and the long finder predict.
+    sm: MatchIn,
+    lm: MatchIn,
+    /// `FLAG_MATCH_CTX`: the match contexts' token-level hashes, and the expected token's
+    /// part of the match-state APM context (`FLAG_SSE`).
+    mctx: [u64; 2],
+    mctx_e: u64,
+}
+
 /// The match model: the token history, the short finder (`match_min` tokens) and, with
 /// `FLAG_LONG_MATCH`, a long one; with `FLAG_MATCH_CTX`, the match-context counters.
 struct Matcher {
@@ -749,6 +774,8 @@ struct Matcher {
     state_map: Vec<[Counter; 256]>,
     /// Shift of a hash to a block of the match-context tables (2^(match_log − 6) blocks).
     ctx_shift: u32,
+    /// The finders' table slots for the last token (`push`), used by `update`.
+    slots: [Option<usize>; 2],
 }
 
 /// Tokens hashed by the long finder (`FLAG_LONG_MATCH`; enwik8_1M level 8 with
@@ -778,19 +805,34 @@ impl Matcher {
             ctx: vec![(Counter::HALF, 0); ctx],
             state_map: vec![*init; if ctx > 0 { 2 } else { 0 }],
             ctx_shift: 68 - ctx_log.max(5),
+            slots: [None; 2],
         }
     }
 
-    /// Learns `t`, the token just coded, and looks for the next matches.
-    fn update(&mut self, t: Token) {
+    /// Stores `t`, the token just coded, and prefetches the finders' table entries for
+    /// it; `update` finishes (after the model's other work on the token, so that the
+    /// entries arrive meanwhile).
+    fn push(&mut self, t: Token) {
         if self.hist.is_empty() {
             return;
         }
         let m = self.hist_mask;
         self.hist[self.pos & m] = t as u16;
         self.pos += 1;
-        self.short.update(&self.hist, m, self.pos, t);
-        self.long.update(&self.hist, m, self.pos, t);
+        self.slots = [
+            self.short.slot(&self.hist, m, self.pos),
+            self.long.slot(&self.hist, m, self.pos),
+        ];
+    }
+
+    /// Learns `t`, the token `push`ed last, and looks for the next matches.
+    fn update(&mut self, t: Token) {
+        if self.hist.is_empty() {
+            return;
+        }
+        let m = self.hist_mask;
+        self.short.update(&self.hist, m, self.pos, t, self.slots[0]);
+        self.long.update(&self.hist, m, self.pos, t, self.slots[1]);
     }
 
     /// What `f` predicts, with token ranks from `rank`.
@@ -845,9 +887,19 @@ pub(crate) struct MixModel {
     word_len: u32,
     /// The markup state, kept when a markup context or `FLAG_MARKUP_MIXER` is in use.
     markup: Option<MarkupState>,
-    /// Hashed buckets: `[check, 15 states]`.
+    /// Hashed buckets: `[check, 15 states]`, from `table[table_off]` on (64 bytes more
+    /// are allocated, so that the buckets a lookup probes share one cache line).
     table: Vec<u8>,
+    table_off: usize,
     table_shift: u32,
+    /// The orders' bucket hashes for the subtrees of the next group of decisions, by the
+    /// low bit of the subtree's node (`prefetch_buckets`).
+    next_h: [[u64; MAX_ORDERS]; 2],
+    /// The match inputs of the current token (`prepare_match`).
+    mprep: MatchPrep,
+    /// The match-context block offsets of the next group's subtrees, by the low bit of
+    /// the node (`prefetch_mctx`).
+    mctx_next: [[usize; 2]; 2],
     /// Per order, the counters mapping a state to a probability.
     state_counters: Vec<[Counter; 256]>,
     order0: Vec<Counter>,
@@ -928,6 +980,8 @@ impl MixModel {
             m.rank[t as usize] = r as u32;
         }
         m.unrank = order;
+        // Again with the ranks (the first token has no match, so nothing changes).
+        m.prepare_match();
         Ok(m)
     }
 
@@ -1016,7 +1070,7 @@ impl MixModel {
         let final_lr = if p.flags & FLAG_FINAL_MIX != 0 { 1 } else { 2 };
         let orders_len = orders.len();
         let n_inputs = n_inputs + on(FLAG_DIRECT, orders_len);
-        Ok(MixModel {
+        let mut m = MixModel {
             vocab: vocab as u32,
             nbits,
             states,
@@ -1036,8 +1090,25 @@ impl MixModel {
             markup: (p.orders >> KIND_MARKUP != 0
                 || p.flags & (FLAG_MARKUP_MIXER | FLAG_FIELD) != 0)
                 .then(|| MarkupState::new(p.flags & FLAG_FIELD != 0)),
-            table: vec![0; 16 << p.table_log],
+            table: vec![0; (16 << p.table_log) + 64],
+            table_off: 0,
             table_shift: 64 - p.table_log,
+            next_h: [[0; MAX_ORDERS]; 2],
+            mprep: MatchPrep {
+                sm: MatchIn {
+                    expected: None,
+                    len_idx: 0,
+                    state: 0,
+                },
+                lm: MatchIn {
+                    expected: None,
+                    len_idx: 0,
+                    state: 0,
+                },
+                mctx: [0; 2],
+                mctx_e: 0,
+            },
+            mctx_next: [[0; 2]; 2],
             order0: vec![Counter::HALF; 1 << nbits],
             novelty: vec![
                 Counter::HALF;
@@ -1074,7 +1145,11 @@ impl MixModel {
             priors: vec![Counter::HALF; on(FLAG_NEW_PRIOR, orders_len << (nbits + 1))],
             direct: vec![0; on(FLAG_DIRECT, DIRECT_SLOTS << p.table_log)],
             p,
-        })
+        };
+        m.table_off = m.table.as_ptr().addr().wrapping_neg() % 64;
+        m.prefetch_buckets(1);
+        m.prepare_match();
+        Ok(m)
     }
 
     /// Hashes the contexts of every order from the history.
@@ -1144,14 +1219,28 @@ impl MixModel {
         }
     }
 
-    /// Finds (or makes) the bucket of every order for the subtree at `node`.
+    /// Hashes the orders' contexts with the subtree at `node` (into `next_h[node & 1]`)
+    /// and prefetches their buckets, for `find_buckets(node)` a decision or more later.
+    fn prefetch_buckets(&mut self, node: u32) {
+        let n = self.orders.len();
+        let nh = u64::from(node).wrapping_mul(NODEC);
+        let table = &self.table[self.table_off..];
+        let out = &mut self.next_h[node as usize & 1][..n];
+        for (h, &ch) in out.iter_mut().zip(&self.ctx_hash[..n]) {
+            *h = (ch ^ nh).wrapping_mul(PHI);
+            hw::prefetch(table, (*h >> self.table_shift) as usize * 16);
+        }
+    }
+
+    /// Finds (or makes) the bucket of every order for the subtree at `node` (hashed by
+    /// `prefetch_buckets(node)`).
     fn find_buckets(&mut self, node: u32) {
         let n = self.orders.len();
         let table_shift = self.table_shift;
-        let (table, weight) = (&mut self.table, &self.states.weight);
-        let nh = u64::from(node).wrapping_mul(NODEC);
-        for (out, &ch) in self.bucket[..n].iter_mut().zip(&self.ctx_hash[..n]) {
-            let h = (ch ^ nh).wrapping_mul(PHI);
+        let table = &mut self.table[self.table_off..];
+        let weight = &self.states.weight;
+        let hashes = &self.next_h[node as usize & 1][..n];
+        for (out, &h) in self.bucket[..n].iter_mut().zip(hashes) {
             let idx = (h >> table_shift) as usize;
             let check = (h >> 8) as u8;
             let mut found = None;
@@ -1176,6 +1265,58 @@ impl MixModel {
                 table[base] = check;
                 base
             });
+        }
+    }
+}
+
+impl MixModel {
+    /// Prepares the match inputs of the next token (`mprep`) and prefetches its first
+    /// match-context blocks.
+    fn prepare_match(&mut self) {
+        let sm = self.matcher.input(&self.matcher.short, &self.rank);
+        let lm = self.matcher.input(&self.matcher.long, &self.rank);
+        // The match contexts' token-level hashes (FLAG_MATCH_CTX): the expected token of
+        // the long finder if it has one, else of the short one, with its length class,
+        // and with the previous token.
+        let use_mctx = !self.matcher.ctx.is_empty();
+        let (mctx, mctx_e) = if use_mctx {
+            let pm = if lm.expected.is_some() { &lm } else { &sm };
+            let e = pm.expected.map_or(0, |e| u64::from(e) + 1);
+            let lc = MATCH_CTX_LEN[pm.len_idx] | u64::from(lm.expected.is_some()) << 6;
+            (
+                [
+                    (e << 8 | lc).wrapping_mul(MIXC) ^ 5,
+                    (e << 20 | u64::from(self.history[0])).wrapping_mul(PHI) ^ 6,
+                ],
+                sm.expected.map_or(0, |e| u64::from(e) << 8),
+            )
+        } else {
+            ([0; 2], 0)
+        };
+        self.mprep = MatchPrep {
+            sm,
+            lm,
+            mctx,
+            mctx_e,
+        };
+        if use_mctx {
+            self.prefetch_mctx(1);
+        }
+    }
+
+    /// The match-context blocks of the subtree at `node` (into `mctx_next[node & 1]`), a
+    /// block of 16 entries per (context, subtree) like the buckets; prefetched (entries
+    /// 1, 8 and 15 touch every cache line the block's entries 1..=15 lie in).
+    fn prefetch_mctx(&mut self, node: u32) {
+        let nh = u64::from(node).wrapping_mul(NODEC);
+        let ctx = &self.matcher.ctx;
+        let half = ctx.len() / 2;
+        let out = &mut self.mctx_next[node as usize & 1];
+        for (c, (b, &h)) in out.iter_mut().zip(&self.mprep.mctx).enumerate() {
+            *b = c * half + (((h ^ nh).wrapping_mul(PHI) >> self.matcher.ctx_shift) as usize) * 16;
+            for i in [1, 8, 15] {
+                hw::prefetch(ctx, *b + i);
+            }
         }
     }
 }
@@ -1228,8 +1369,9 @@ impl MixModel {
         let (run_class, states) = (&at.run_class[..n], &mut states[..n]);
         let (run_used, prior_idx) = (&mut run_used[..n], &mut prior_idx[..n]);
         let det = &self.states.det;
+        let table = &self.table[self.table_off..];
         for i in 0..n {
-            let s = self.table[bucket[i] + at.local];
+            let s = table[bucket[i] + at.local];
             states[i] = s;
             let su = usize::from(s);
             let mut st = if PRIOR && s == 0 {
@@ -1299,6 +1441,7 @@ impl MixModel {
         let buckets = &self.bucket[..n];
         let counters = &mut self.state_counters[..n];
         let prior_idx = &prior_idx[..n];
+        let table = &mut self.table[self.table_off..];
         for (i, &s) in slot_state.iter().enumerate() {
             // With the priors, a state-0 counter is never read, so it is not updated.
             if PRIOR && s == 0 {
@@ -1319,7 +1462,7 @@ impl MixModel {
                 let p = (p + (((t - p) * r + (1 << 15)) >> 16)).clamp(1, 4095);
                 *e = (p as u16) << 4 | (n + usize::from(n < 15)) as u16;
             }
-            self.table[buckets[i] + local] = self.states.next(s, bit);
+            table[buckets[i] + local] = self.states.next(s, bit);
         }
     }
 }
@@ -1372,33 +1515,15 @@ impl TokenModel for MixModel {
     fn code<C: EntropyCoder>(&mut self, coder: &mut C, token: Token) -> Result<Token> {
         let n_orders = self.orders.len();
         let token = self.rank.get(token as usize).copied().unwrap_or(0);
-        let sm = self.matcher.input(&self.matcher.short, &self.rank);
-        let lm = self.matcher.input(&self.matcher.long, &self.rank);
+        let MatchPrep { sm, lm, mctx_e, .. } = self.mprep;
         let expected = sm.expected;
         let match_state = sm.state;
         let mlen_idx = sm.len_idx;
         let mut match_ok = expected.is_some();
         let use_long = !self.matcher.long.table.is_empty();
         let mut long_ok = lm.expected.is_some();
-        // The match contexts' token-level hashes (FLAG_MATCH_CTX): the expected token of
-        // the long finder if it has one, else of the short one, with its length class,
-        // and with the previous token.
         let use_mctx = !self.matcher.ctx.is_empty();
         let mut mctx_base = [0usize; 2];
-        let (mctx, mctx_e) = if use_mctx {
-            let pm = if lm.expected.is_some() { &lm } else { &sm };
-            let e = pm.expected.map_or(0, |e| u64::from(e) + 1);
-            let lc = MATCH_CTX_LEN[pm.len_idx] | u64::from(lm.expected.is_some()) << 6;
-            (
-                [
-                    (e << 8 | lc).wrapping_mul(MIXC) ^ 5,
-                    (e << 20 | u64::from(self.history[0])).wrapping_mul(PHI) ^ 6,
-                ],
-                sm.expected.map_or(0, |e| u64::from(e) << 8),
-            )
-        } else {
-            ([0; 2], 0)
-        };
         let prev = self.history[0];
         let prev2 = self.history[1];
         let last_byte = (self.text & 255) as usize;
@@ -1471,13 +1596,15 @@ impl TokenModel for MixModel {
                 self.find_buckets(node);
                 local = 1;
                 if use_mctx {
-                    // A block of 16 entries per (context, subtree), like the buckets.
-                    let nh = u64::from(node).wrapping_mul(NODEC);
-                    let half = self.matcher.ctx.len() / 2;
-                    for (c, (b, &h)) in mctx_base.iter_mut().zip(&mctx).enumerate() {
-                        *b = c * half
-                            + (((h ^ nh).wrapping_mul(PHI) >> self.matcher.ctx_shift) as usize)
-                                * 16;
+                    mctx_base = self.mctx_next[node as usize & 1];
+                }
+            }
+            // The next group's entries, for both children of this node, a decision ahead.
+            if depth as usize % GROUP == GROUP - 1 && depth + 1 < self.nbits {
+                for child in [node << 1, node << 1 | 1] {
+                    self.prefetch_buckets(child);
+                    if use_mctx {
+                        self.prefetch_mctx(child);
                     }
                 }
             }
@@ -1497,6 +1624,34 @@ impl TokenModel for MixModel {
                     long_ok &= (e >> rem) & 1 == 0;
                 }
                 continue;
+            }
+            // The hashed APMs' contexts first, so that their rows arrive during the mixing.
+            let actx = ((u64::from(prev) << 16 | u64::from(node)).wrapping_mul(PHI) >> 40) as usize
+                & self.apm_mask;
+            if use_apm2 {
+                self.apm2.prefetch(actx);
+            }
+            let a3ctx = if use_apm3 {
+                let c = ((o2h ^ u64::from(node)).wrapping_mul(PHI) >> 40) as usize & self.apm_mask;
+                self.apm3.prefetch(c);
+                c
+            } else {
+                0
+            };
+            let mut xctx = [0usize; N_APMX];
+            if use_sse {
+                let mc = match expected {
+                    Some(e) if match_ok => {
+                        (mlen_idx * 2 + ((e >> rem) & 1) as usize + 1) as u64 | mctx_e
+                    }
+                    _ => 0,
+                };
+                let nh = u64::from(node).wrapping_mul(NODEC);
+                let hx = [mc << 32 | 1, sse_ctx[0], sse_ctx[1], sse_ctx[2]];
+                for ((c, a), &h) in xctx.iter_mut().zip(&self.apmx).zip(&hx) {
+                    *c = ((h ^ nh).wrapping_mul(PHI) >> 40) as usize & self.apm_mask;
+                    a.prefetch(*c);
+                }
             }
             let oi = OrderIn {
                 local,
@@ -1642,13 +1797,6 @@ impl TokenModel for MixModel {
                 self.mixers[0].mix(&inputs[..n_in], place * 4 + ms, &self.lg)
             };
             let p_mix = self.lg.squash(st);
-            let actx = ((u64::from(prev) << 16 | u64::from(node)).wrapping_mul(PHI) >> 40) as usize
-                & self.apm_mask;
-            let a3ctx = if use_apm3 {
-                ((o2h ^ u64::from(node)).wrapping_mul(PHI) >> 40) as usize & self.apm_mask
-            } else {
-                0
-            };
             let mut sse_in = [0i32; N_APMX + 5];
             let mut n_sse = 0;
             let p16 = if !use_sse {
@@ -1685,16 +1833,7 @@ impl TokenModel for MixModel {
                 let x = self
                     .lg
                     .stretch(((first / np as i32) >> (16 - PBITS)) as u32);
-                let mc = match expected {
-                    Some(e) if match_ok => {
-                        (mlen_idx * 2 + ((e >> rem) & 1) as usize + 1) as u64 | mctx_e
-                    }
-                    _ => 0,
-                };
-                let nh = u64::from(node).wrapping_mul(NODEC);
-                let hx = [mc << 32 | 1, sse_ctx[0], sse_ctx[1], sse_ctx[2]];
-                for (a, &h) in self.apmx.iter_mut().zip(&hx) {
-                    let ctx = ((h ^ nh).wrapping_mul(PHI) >> 40) as usize & self.apm_mask;
+                for (a, &ctx) in self.apmx.iter_mut().zip(&xctx) {
                     ps[np] = a.refine16(x, ctx);
                     np += 1;
                 }
@@ -1787,6 +1926,8 @@ impl TokenModel for MixModel {
         }
         debug_assert!(value < self.vocab);
         let t = self.unrank[value as usize];
+        // First, so that the finders' entries arrive during the work below.
+        self.matcher.push(t);
         self.n_tokens = self.n_tokens.saturating_add(1);
         let f = &mut self.followers[self.history[0] as usize];
         *f = *f << 16 | t;
@@ -1849,10 +1990,19 @@ impl TokenModel for MixModel {
         }
         self.hash_contexts();
         if use_runs {
+            for (idx, &h) in self.run_idx[..n_orders]
+                .iter_mut()
+                .zip(&self.ctx_hash[..n_orders])
+            {
+                *idx = (h.wrapping_mul(PHI) >> self.run_shift) as usize;
+                hw::prefetch(&self.runs, *idx);
+            }
+        }
+        self.prefetch_buckets(1);
+        if use_runs {
             for i in 0..n_orders {
                 let h = self.ctx_hash[i];
-                let idx = (h.wrapping_mul(PHI) >> self.run_shift) as usize;
-                self.run_idx[i] = idx;
+                let idx = self.run_idx[i];
                 let e = self.runs[idx];
                 let (rank, count) = if e & 255 == (h >> 8) as u32 & 255 {
                     (e >> 16, e >> 8 & 255)
@@ -1870,6 +2020,7 @@ impl TokenModel for MixModel {
             }
         }
         self.matcher.update(t);
+        self.prepare_match();
         if let Some(s) = &mut self.ssm {
             s.observe(t);
         }

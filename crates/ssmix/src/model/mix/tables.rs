@@ -5,7 +5,7 @@
 //! (`detmath::exp` for the logistic curve, integer rules for the states), so every build
 //! makes the same predictions.
 
-use super::hw::{Cpu, Inputs};
+use super::hw::{self, Cpu, Inputs};
 
 /// Probabilities in this module are 12-bit: P(1) = p / 4096, p in 1..=4095.
 pub(super) const PBITS: u32 = 12;
@@ -333,6 +333,24 @@ impl Apm {
     /// Lets entries come within `edge / 65536` of 0 and 1 (16 by default).
     pub(super) fn set_edge(&mut self, edge: i32) {
         self.edge = edge;
+    }
+
+    /// Prefetches the bins of context `ctx`, for a `refine` a little later (the entries at
+    /// every cache line's distance and the last one touch every line of the row).
+    #[inline(always)]
+    pub(super) fn prefetch(&self, ctx: usize) {
+        let (base, last) = (ctx * self.bins, self.bins - 1);
+        if self.c.is_empty() {
+            for k in (0..self.bins).step_by(32) {
+                hw::prefetch(&self.t, base + k);
+            }
+            hw::prefetch(&self.t, base + last);
+        } else {
+            for k in (0..self.bins).step_by(16) {
+                hw::prefetch(&self.c, base + k);
+            }
+            hw::prefetch(&self.c, base + last);
+        }
     }
 
     /// The refined 16-bit probability of logit `st` in context `ctx`.
