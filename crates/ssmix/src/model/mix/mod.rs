@@ -892,14 +892,13 @@ pub(crate) struct MixModel {
     table: Vec<u8>,
     table_off: usize,
     table_shift: u32,
-    /// The orders' bucket hashes for the subtrees of the next group of decisions, by the
-    /// low bit of the subtree's node (`prefetch_buckets`).
-    next_h: [[u64; MAX_ORDERS]; 2],
+    /// The orders' bucket hashes for the subtree of the next group of decisions
+    /// (`prefetch_buckets`).
+    next_h: [u64; MAX_ORDERS],
     /// The match inputs of the current token (`prepare_match`).
     mprep: MatchPrep,
-    /// The match-context block offsets of the next group's subtrees, by the low bit of
-    /// the node (`prefetch_mctx`).
-    mctx_next: [[usize; 2]; 2],
+    /// The match-context block offsets of the next group's subtree (`prefetch_mctx`).
+    mctx_next: [usize; 2],
     /// Per order, the counters mapping a state to a probability.
     state_counters: Vec<[Counter; 256]>,
     order0: Vec<Counter>,
@@ -1093,7 +1092,7 @@ impl MixModel {
             table: vec![0; (16 << p.table_log) + 64],
             table_off: 0,
             table_shift: 64 - p.table_log,
-            next_h: [[0; MAX_ORDERS]; 2],
+            next_h: [0; MAX_ORDERS],
             mprep: MatchPrep {
                 sm: MatchIn {
                     expected: None,
@@ -1108,7 +1107,7 @@ impl MixModel {
                 mctx: [0; 2],
                 mctx_e: 0,
             },
-            mctx_next: [[0; 2]; 2],
+            mctx_next: [0; 2],
             order0: vec![Counter::HALF; 1 << nbits],
             novelty: vec![
                 Counter::HALF;
@@ -1219,27 +1218,27 @@ impl MixModel {
         }
     }
 
-    /// Hashes the orders' contexts with the subtree at `node` (into `next_h[node & 1]`)
-    /// and prefetches their buckets, for `find_buckets(node)` a decision or more later.
+    /// Hashes the orders' contexts with the subtree at `node` (into `next_h`) and
+    /// prefetches their buckets, for `find_buckets(node)` a little later.
     fn prefetch_buckets(&mut self, node: u32) {
         let n = self.orders.len();
         let nh = u64::from(node).wrapping_mul(NODEC);
         let table = &self.table[self.table_off..];
-        let out = &mut self.next_h[node as usize & 1][..n];
+        let out = &mut self.next_h[..n];
         for (h, &ch) in out.iter_mut().zip(&self.ctx_hash[..n]) {
             *h = (ch ^ nh).wrapping_mul(PHI);
             hw::prefetch(table, (*h >> self.table_shift) as usize * 16);
         }
     }
 
-    /// Finds (or makes) the bucket of every order for the subtree at `node` (hashed by
-    /// `prefetch_buckets(node)`).
-    fn find_buckets(&mut self, node: u32) {
+    /// Finds (or makes) the bucket of every order for the subtree hashed by the last
+    /// `prefetch_buckets`.
+    fn find_buckets(&mut self) {
         let n = self.orders.len();
         let table_shift = self.table_shift;
         let table = &mut self.table[self.table_off..];
         let weight = &self.states.weight;
-        let hashes = &self.next_h[node as usize & 1][..n];
+        let hashes = &self.next_h[..n];
         for (out, &h) in self.bucket[..n].iter_mut().zip(hashes) {
             let idx = (h >> table_shift) as usize;
             let check = (h >> 8) as u8;
@@ -1270,6 +1269,34 @@ impl MixModel {
 }
 
 impl MixModel {
+    /// Reads the orders' run entries (`run_idx`, hashed and prefetched when the last
+    /// token was learned; as late as possible, so that they have arrived). Before the
+    /// first token every entry is 0, which is run class 0 and rank 0, the initial state.
+    fn read_runs(&mut self) {
+        if self.runs.is_empty() {
+            return;
+        }
+        let n = self.orders.len();
+        let (idx, hashes) = (&self.run_idx[..n], &self.ctx_hash[..n]);
+        let (ranks, classes) = (&mut self.run_rank[..n], &mut self.run_class[..n]);
+        for i in 0..n {
+            let e = self.runs[idx[i]];
+            let (rank, count) = if e & 255 == (hashes[i] >> 8) as u32 & 255 {
+                (e >> 16, e >> 8 & 255)
+            } else {
+                (0, 0)
+            };
+            ranks[i] = rank;
+            classes[i] = match count {
+                0..=11 => count as u8,
+                12..=15 => 12,
+                16..=31 => 13,
+                32..=63 => 14,
+                _ => 15,
+            };
+        }
+    }
+
     /// Prepares the match inputs of the next token (`mprep`) and prefetches its first
     /// match-context blocks.
     fn prepare_match(&mut self) {
@@ -1304,14 +1331,23 @@ impl MixModel {
         }
     }
 
-    /// The match-context blocks of the subtree at `node` (into `mctx_next[node & 1]`), a
+    /// `prefetch_buckets(node)`, and `prefetch_mctx(node)` with the match contexts.
+    #[inline]
+    fn prefetch_next_group(&mut self, node: u32, mctx: bool) {
+        self.prefetch_buckets(node);
+        if mctx {
+            self.prefetch_mctx(node);
+        }
+    }
+
+    /// The match-context blocks of the subtree at `node` (into `mctx_next`), a
     /// block of 16 entries per (context, subtree) like the buckets; prefetched (entries
     /// 1, 8 and 15 touch every cache line the block's entries 1..=15 lie in).
     fn prefetch_mctx(&mut self, node: u32) {
         let nh = u64::from(node).wrapping_mul(NODEC);
         let ctx = &self.matcher.ctx;
         let half = ctx.len() / 2;
-        let out = &mut self.mctx_next[node as usize & 1];
+        let out = &mut self.mctx_next;
         for (c, (b, &h)) in out.iter_mut().zip(&self.mprep.mctx).enumerate() {
             *b = c * half + (((h ^ nh).wrapping_mul(PHI) >> self.matcher.ctx_shift) as usize) * 16;
             for i in [1, 8, 15] {
@@ -1535,6 +1571,7 @@ impl TokenModel for MixModel {
         if let Some(s) = &mut self.ssm {
             s.prepare(&self.unrank);
         }
+        self.read_runs();
         let mut slot_state = [0u8; MAX_ORDERS];
         let mut outs = [0i32; N_SETS];
         let mut run_class = self.run_class;
@@ -1593,21 +1630,15 @@ impl TokenModel for MixModel {
             let rem = self.nbits - 1 - depth;
             let node = (1 << depth) | value;
             if (depth as usize).is_multiple_of(GROUP) {
-                self.find_buckets(node);
+                self.find_buckets();
                 local = 1;
                 if use_mctx {
-                    mctx_base = self.mctx_next[node as usize & 1];
+                    mctx_base = self.mctx_next;
                 }
             }
-            // The next group's entries, for both children of this node, a decision ahead.
-            if depth as usize % GROUP == GROUP - 1 && depth + 1 < self.nbits {
-                for child in [node << 1, node << 1 | 1] {
-                    self.prefetch_buckets(child);
-                    if use_mctx {
-                        self.prefetch_mctx(child);
-                    }
-                }
-            }
+            // The last decision of a group hashes the next group's subtree and prefetches
+            // its entries as soon as its bit is known (before learning from it).
+            let group_end = depth as usize % GROUP == GROUP - 1 && depth + 1 < self.nbits;
             // Ids >= V are unreachable: when the 1-branch holds only those, the bit is 0.
             if ((value << 1) | 1) << rem >= self.vocab {
                 value <<= 1;
@@ -1622,6 +1653,9 @@ impl TokenModel for MixModel {
                 }
                 if let Some(e) = lm.expected {
                     long_ok &= (e >> rem) & 1 == 0;
+                }
+                if group_end {
+                    self.prefetch_next_group(node << 1, use_mctx);
                 }
                 continue;
             }
@@ -1652,6 +1686,29 @@ impl TokenModel for MixModel {
                     *c = ((h ^ nh).wrapping_mul(PHI) >> 40) as usize & self.apm_mask;
                     a.prefetch(*c);
                 }
+            }
+            let place = if depth < 7 {
+                node as usize
+            } else {
+                128 + depth as usize
+            };
+            let ms = if match_ok { match_state } else { 0 };
+            let d = depth as usize;
+            // The layer-1 mixers' weight sets that do not depend on the contexts seen (the
+            // others are set after the order inputs).
+            let mut sets = [0usize; N_SETS];
+            if n_mix > 1 {
+                let sel4 = if shape_mixer {
+                    (self.shape & 255) as usize * 4 + ms
+                } else {
+                    run_class[..n_orders].iter().filter(|&&c| c > 0).count() * 4 + ms
+                };
+                sets = if text_mixers {
+                    let s2 = markup_sel.map_or(0, |mk| (mk * 16 + (last_byte >> 4)) * 4 + d.min(3));
+                    [place * 4 + ms, 0, s2, prev_sel * 4 + d.min(3), sel4]
+                } else {
+                    [place * 4 + ms, 0, last_byte * 4 + d.min(3), prev_sel, sel4]
+                };
             }
             let oi = OrderIn {
                 local,
@@ -1753,41 +1810,17 @@ impl TokenModel for MixModel {
             inputs[k] = 256;
             k += 1;
             let n_in = k;
-            let place = if depth < 7 {
-                node as usize
-            } else {
-                128 + depth as usize
-            };
-            let ms = if match_ok { match_state } else { 0 };
             let st = if n_mix > 1 {
-                let sel4 = if shape_mixer {
-                    (self.shape & 255) as usize * 4 + ms
-                } else {
-                    run_class[..n_orders].iter().filter(|&&c| c > 0).count() * 4 + ms
-                };
-                let d = depth as usize;
-                let sets = if text_mixers {
+                // The sets that depend on the contexts seen.
+                if text_mixers {
                     let seen4 = seen * 4 / (n_orders + 1);
-                    let mut s = [
-                        place * 4 + ms,
-                        ((word_pos * 8 + byte2_hi) * MAX_BITS + d) * 4 + seen4,
-                        (last_byte * 4 + d.min(3)) * 4 + seen4,
-                        prev_sel * 4 + d.min(3),
-                        sel4,
-                    ];
-                    if let Some(mk) = markup_sel {
-                        s[2] = (mk * 16 + (last_byte >> 4)) * 4 + d.min(3);
+                    sets[1] = ((word_pos * 8 + byte2_hi) * MAX_BITS + d) * 4 + seen4;
+                    if markup_sel.is_none() {
+                        sets[2] = (last_byte * 4 + d.min(3)) * 4 + seen4;
                     }
-                    s
                 } else {
-                    [
-                        place * 4 + ms,
-                        seen * MAX_BITS + d,
-                        last_byte * 4 + d.min(3),
-                        prev_sel,
-                        sel4,
-                    ]
-                };
+                    sets[1] = seen * MAX_BITS + d;
+                }
                 for ((o, m), &set) in outs.iter_mut().zip(&mut self.mixers).zip(&sets).take(n_mix) {
                     *o = m.mix(&inputs[..n_in], set, &self.lg);
                 }
@@ -1852,6 +1885,9 @@ impl TokenModel for MixModel {
                 (p as u32).clamp(P16_EDGE as u32, 65536 - P16_EDGE as u32)
             };
             let bit = coder.code_bit((token >> rem) & 1 == 1, p16)?;
+            if group_end {
+                self.prefetch_next_group(node << 1 | u32::from(bit), use_mctx);
+            }
 
             // Learn.
             let limit = self.p.limit;
@@ -1999,26 +2035,7 @@ impl TokenModel for MixModel {
             }
         }
         self.prefetch_buckets(1);
-        if use_runs {
-            for i in 0..n_orders {
-                let h = self.ctx_hash[i];
-                let idx = self.run_idx[i];
-                let e = self.runs[idx];
-                let (rank, count) = if e & 255 == (h >> 8) as u32 & 255 {
-                    (e >> 16, e >> 8 & 255)
-                } else {
-                    (0, 0)
-                };
-                self.run_rank[i] = rank;
-                self.run_class[i] = match count {
-                    0..=11 => count as u8,
-                    12..=15 => 12,
-                    16..=31 => 13,
-                    32..=63 => 14,
-                    _ => 15,
-                };
-            }
-        }
+        // (The run entries are read at the start of the next token, `read_runs`.)
         self.matcher.update(t);
         self.prepare_match();
         if let Some(s) = &mut self.ssm {

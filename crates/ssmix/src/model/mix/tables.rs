@@ -188,7 +188,8 @@ impl Counter {
     /// 12-bit probability.
     #[inline]
     pub(super) fn p(self) -> u32 {
-        (self.0 >> 20).clamp(1, 4095)
+        // (At most 4095 already: 32 − 20 bits.)
+        (self.0 >> 20).max(1)
     }
 
     #[inline]
@@ -197,7 +198,10 @@ impl Counter {
         let p = i64::from(self.0 >> 10);
         let target = i64::from(bit) << 22;
         let delta = ((target - p) * i64::from(RECIP[n as usize])) >> 16;
-        let p = (p + delta).clamp(0, (1 << 22) - 1) as u32;
+        // No clamp needed: RECIP < 2^16, so `delta` (rounded toward −∞) moves `p` toward
+        // `target` by less than the distance, and `p` stays in 0..2^22.
+        let p = (p + delta) as u32;
+        debug_assert!(p < 1 << 22);
         self.0 = (p << 10) | if n < limit { n + 1 } else { n };
     }
 }
@@ -335,21 +339,18 @@ impl Apm {
         self.edge = edge;
     }
 
-    /// Prefetches the bins of context `ctx`, for a `refine` a little later (the entries at
-    /// every cache line's distance and the last one touch every line of the row).
+    /// Prefetches the bins of context `ctx`, for a `refine` a little later: the row's
+    /// first, middle and last entries lie in every cache line of the row (with the 17 or
+    /// 33 bins in use, of at most 4 bytes, the three are at most 64 bytes apart).
     #[inline(always)]
     pub(super) fn prefetch(&self, ctx: usize) {
         let (base, last) = (ctx * self.bins, self.bins - 1);
-        if self.c.is_empty() {
-            for k in (0..self.bins).step_by(32) {
+        for k in [0, last / 2, last] {
+            if self.c.is_empty() {
                 hw::prefetch(&self.t, base + k);
-            }
-            hw::prefetch(&self.t, base + last);
-        } else {
-            for k in (0..self.bins).step_by(16) {
+            } else {
                 hw::prefetch(&self.c, base + k);
             }
-            hw::prefetch(&self.c, base + last);
         }
     }
 
