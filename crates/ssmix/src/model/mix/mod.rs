@@ -1219,7 +1219,7 @@ impl MixModel {
     }
 
     /// Hashes the orders' contexts with the subtree at `node` (into `next_h`) and
-    /// prefetches their buckets, for `find_buckets(node)` a little later.
+    /// prefetches their buckets, for the next `find_buckets` a little later.
     fn prefetch_buckets(&mut self, node: u32) {
         let n = self.orders.len();
         let nh = u64::from(node).wrapping_mul(NODEC);
