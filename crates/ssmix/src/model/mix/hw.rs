@@ -5,7 +5,8 @@
 //! function and loading vectors from slices cannot be done in safe Rust. All the
 //! arithmetic is integer and exact (see `avx2::train_small` for the one rewritten formula), so
 //! the AVX2 loops return the same bits as the scalar reference in any order; the tests
-//! check that bit for bit.
+//! check that bit for bit. It also holds `prefetch`, the cache hint the model gives for the
+//! table entries of its next decisions (an intrinsic that needs `unsafe` too).
 
 #![allow(unsafe_code)]
 
@@ -79,6 +80,24 @@ impl Cpu {
         }
         train_scalar(x.x, w, err);
     }
+}
+
+/// Asks the CPU to bring the cache line of `s[i]` into the cache ahead of its use. Only a
+/// hint: it changes no value, and an out-of-bounds `i` is harmless (nothing useful is
+/// fetched). A no-op on targets other than x86_64.
+#[inline(always)]
+pub(super) fn prefetch<T>(s: &[T], i: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        let p = s.as_ptr().wrapping_add(i);
+        // SAFETY: SSE is part of the x86_64 baseline, so `prefetcht0` exists on every
+        // x86_64 CPU; it reads and writes nothing architecturally and never faults, at any
+        // address (and `wrapping_add` makes no claim about `p`).
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (s, i);
 }
 
 /// The dot product of the mixer (the reference; also the source of the AVX2 copy).
@@ -308,6 +327,17 @@ pub(super) mod tests {
             prop_assert_eq!(&c[x.len() / 2..], &w[x.len() / 2..]);
             prop_assert_eq!(cpu.dot(&x[..x.len() / 2], &w), dot_scalar(&x[..x.len() / 2], &w));
         }
+    }
+
+    #[test]
+    fn prefetch_changes_nothing() {
+        let v: Vec<u32> = (0..1000).collect();
+        // In bounds, at the ends, and far out of bounds: only a hint, never a fault.
+        for i in [0, 1, 999, 1000, 1 << 20, usize::MAX / 8] {
+            prefetch(&v, i);
+        }
+        prefetch::<u8>(&[], 0);
+        assert!(v.iter().enumerate().all(|(i, &x)| x == i as u32));
     }
 
     #[test]

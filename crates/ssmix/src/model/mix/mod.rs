@@ -696,7 +696,8 @@ impl MixParams {
     pub(crate) fn memory(self, vocab: usize) -> u64 {
         let nodes = 1u64 << bits_for(vocab);
         let n_orders = u64::from(self.n_orders());
-        let table = 16u64 << self.table_log;
+        // (64 bytes more to align the buckets to cache lines.)
+        let table = (16u64 << self.table_log) + 64;
         let on = |f: u32, n: u64| if self.flags & f != 0 { n } else { 0 };
         let matcher = if self.match_log > 0 {
             (4u64 << self.match_log)
@@ -865,10 +866,26 @@ impl Finder {
         }
     }
 
-    /// Follows the match with `t`, the token just stored at `pos - 1` of the ring `hist`
-    /// (index mask `m`), and looks for a new match if there is none.
+    /// The table slot of the last `min` tokens before `pos` in the ring `hist` (index mask
+    /// `m`), if the finder is on and has seen that many tokens; prefetched, for `update`.
     #[inline]
-    fn update(&mut self, hist: &[u16], m: usize, pos: usize, t: Token) {
+    fn slot(&self, hist: &[u16], m: usize, pos: usize) -> Option<usize> {
+        if self.table.is_empty() || pos < self.min {
+            return None;
+        }
+        let mut h = 0u64;
+        for i in 1..=self.min {
+            h = (h ^ u64::from(hist[(pos - i) & m]) ^ 0x100).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+        let slot = (h >> self.table_shift) as usize;
+        hw::prefetch(&self.table, slot);
+        Some(slot)
+    }
+
+    /// Follows the match with `t`, the token just stored at `pos - 1` of the ring `hist`
+    /// (index mask `m`), and looks for a new match if there is none (`slot`: see `slot`).
+    #[inline]
+    fn update(&mut self, hist: &[u16], m: usize, pos: usize, t: Token, slot: Option<usize>) {
         if self.table.is_empty() {
             return;
         }
@@ -878,14 +895,9 @@ impl Finder {
         } else {
             self.len = 0;
         }
-        if pos < self.min {
+        let Some(slot) = slot else {
             return;
-        }
-        let mut h = 0u64;
-        for i in 1..=self.min {
-            h = (h ^ u64::from(hist[(pos - i) & m]) ^ 0x100).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-        let slot = (h >> self.table_shift) as usize;
+        };
         if self.len == 0 {
             let cand = self.table[slot] as usize;
             // A candidate whose context has been overwritten in the ring is useless.
@@ -918,6 +930,19 @@ struct MatchIn {
     state: usize,
 }
 
+/// The match inputs of a token, prepared when the token before it is learned (so that
+/// the first match-context blocks can be prefetched).
+#[derive(Clone, Copy)]
+struct MatchPrep {
+    /// What the short and the long finder predict.
+    sm: MatchIn,
+    lm: MatchIn,
+    /// `FLAG_MATCH_CTX`: the match contexts' token-level hashes, and the expected token's
+    /// part of the match-state APM context (`FLAG_SSE`).
+    mctx: [u64; 2],
+    mctx_e: u64,
+}
+
 /// The match model: the token history, the short finder (`match_min` tokens) and, with
 /// `FLAG_LONG_MATCH`, a long one; with `FLAG_MATCH_CTX`, the match-context counters.
 struct Matcher {
@@ -942,6 +967,8 @@ struct Matcher {
     state_map: Vec<[Counter; 256]>,
     /// Shift of a hash to a block of the match-context tables (2^(match_log − 6) blocks).
     ctx_shift: u32,
+    /// The finders' table slots for the last token (`push`), used by `update`.
+    slots: [Option<usize>; 2],
 }
 
 /// Tokens hashed by the long finder (`FLAG_LONG_MATCH`; enwik8_1M level 8 with
@@ -971,19 +998,34 @@ impl Matcher {
             ctx: vec![(Counter::HALF, 0); ctx],
             state_map: vec![*init; if ctx > 0 { 2 } else { 0 }],
             ctx_shift: 68 - ctx_log.max(5),
+            slots: [None; 2],
         }
     }
 
-    /// Learns `t`, the token just coded, and looks for the next matches.
-    fn update(&mut self, t: Token) {
+    /// Stores `t`, the token just coded, and prefetches the finders' table entries for
+    /// it; `update` finishes (after the model's other work on the token, so that the
+    /// entries arrive meanwhile).
+    fn push(&mut self, t: Token) {
         if self.hist.is_empty() {
             return;
         }
         let m = self.hist_mask;
         self.hist[self.pos & m] = t as u16;
         self.pos += 1;
-        self.short.update(&self.hist, m, self.pos, t);
-        self.long.update(&self.hist, m, self.pos, t);
+        self.slots = [
+            self.short.slot(&self.hist, m, self.pos),
+            self.long.slot(&self.hist, m, self.pos),
+        ];
+    }
+
+    /// Learns `t`, the token `push`ed last, and looks for the next matches.
+    fn update(&mut self, t: Token) {
+        if self.hist.is_empty() {
+            return;
+        }
+        let m = self.hist_mask;
+        self.short.update(&self.hist, m, self.pos, t, self.slots[0]);
+        self.long.update(&self.hist, m, self.pos, t, self.slots[1]);
     }
 
     /// What `f` predicts, with token ranks from `rank`.
@@ -1040,9 +1082,18 @@ pub(crate) struct MixModel {
     markup: Option<MarkupState>,
     /// `FLAG_MORE_CTX`'s text state (None without the flag).
     more: Option<Box<MoreText>>,
-    /// Hashed buckets: `[check, 15 states]`.
+    /// Hashed buckets: `[check, 15 states]`, from `table[table_off]` on (64 bytes more
+    /// are allocated, so that the buckets a lookup probes share one cache line).
     table: Vec<u8>,
+    table_off: usize,
     table_shift: u32,
+    /// The orders' bucket hashes for the subtree of the next group of decisions
+    /// (`prefetch_buckets`).
+    next_h: [u64; MAX_ORDERS],
+    /// The match inputs of the current token (`prepare_match`).
+    mprep: MatchPrep,
+    /// The match-context block offsets of the next group's subtree (`prefetch_mctx`).
+    mctx_next: [usize; 2],
     /// Per order, the counters mapping a state to a probability.
     state_counters: Vec<[Counter; 256]>,
     order0: Vec<Counter>,
@@ -1136,6 +1187,8 @@ impl MixModel {
             m.rank[t as usize] = r as u32;
         }
         m.unrank = order;
+        // Again with the ranks (the first token has no match, so nothing changes).
+        m.prepare_match();
         Ok(m)
     }
 
@@ -1256,7 +1309,7 @@ impl MixModel {
             final2.set_initial(&w);
         }
         let n_inputs = n_inputs + on(FLAG_DIRECT, orders_len);
-        Ok(MixModel {
+        let mut m = MixModel {
             vocab: vocab as u32,
             nbits,
             states,
@@ -1277,8 +1330,25 @@ impl MixModel {
             markup: (p.orders >> KIND_MARKUP != 0
                 || p.flags & (FLAG_MARKUP_MIXER | FLAG_FIELD) != 0)
                 .then(|| MarkupState::new(p.flags & FLAG_FIELD != 0)),
-            table: vec![0; 16 << p.table_log],
+            table: vec![0; (16 << p.table_log) + 64],
+            table_off: 0,
             table_shift: 64 - p.table_log,
+            next_h: [0; MAX_ORDERS],
+            mprep: MatchPrep {
+                sm: MatchIn {
+                    expected: None,
+                    len_idx: 0,
+                    state: 0,
+                },
+                lm: MatchIn {
+                    expected: None,
+                    len_idx: 0,
+                    state: 0,
+                },
+                mctx: [0; 2],
+                mctx_e: 0,
+            },
+            mctx_next: [0; 2],
             order0: vec![Counter::HALF; 1 << nbits],
             novelty: vec![
                 Counter::HALF;
@@ -1317,7 +1387,11 @@ impl MixModel {
             direct: vec![0; on(FLAG_DIRECT, DIRECT_SLOTS << p.table_log)],
             final2,
             p,
-        })
+        };
+        m.table_off = m.table.as_ptr().addr().wrapping_neg() % 64;
+        m.prefetch_buckets(1);
+        m.prepare_match();
+        Ok(m)
     }
 
     /// Hashes the contexts of every order from the history.
@@ -1425,14 +1499,28 @@ impl MixModel {
         }
     }
 
-    /// Finds (or makes) the bucket of every order for the subtree at `node`.
-    fn find_buckets(&mut self, node: u32) {
+    /// Hashes the orders' contexts with the subtree at `node` (into `next_h`) and
+    /// prefetches their buckets, for the next `find_buckets` a little later.
+    fn prefetch_buckets(&mut self, node: u32) {
+        let n = self.orders.len();
+        let nh = u64::from(node).wrapping_mul(NODEC);
+        let table = &self.table[self.table_off..];
+        let out = &mut self.next_h[..n];
+        for (h, &ch) in out.iter_mut().zip(&self.ctx_hash[..n]) {
+            *h = (ch ^ nh).wrapping_mul(PHI);
+            hw::prefetch(table, (*h >> self.table_shift) as usize * 16);
+        }
+    }
+
+    /// Finds (or makes) the bucket of every order for the subtree hashed by the last
+    /// `prefetch_buckets`.
+    fn find_buckets(&mut self) {
         let n = self.orders.len();
         let table_shift = self.table_shift;
-        let (table, weight) = (&mut self.table, &self.states.weight);
-        let nh = u64::from(node).wrapping_mul(NODEC);
-        for (out, &ch) in self.bucket[..n].iter_mut().zip(&self.ctx_hash[..n]) {
-            let h = (ch ^ nh).wrapping_mul(PHI);
+        let table = &mut self.table[self.table_off..];
+        let weight = &self.states.weight;
+        let hashes = &self.next_h[..n];
+        for (out, &h) in self.bucket[..n].iter_mut().zip(hashes) {
             let idx = (h >> table_shift) as usize;
             let check = (h >> 8) as u8;
             let mut found = None;
@@ -1457,6 +1545,95 @@ impl MixModel {
                 table[base] = check;
                 base
             });
+        }
+    }
+}
+
+impl MixModel {
+    /// Reads the orders' run entries (`run_idx`, hashed and prefetched when the last
+    /// token was learned; as late as possible, so that they have arrived). Before the
+    /// first token every entry is 0, which is run class 0 and rank 0, the initial state.
+    fn read_runs(&mut self) {
+        if self.runs.is_empty() {
+            return;
+        }
+        let n = self.orders.len();
+        let (idx, hashes) = (&self.run_idx[..n], &self.ctx_hash[..n]);
+        let (ranks, classes) = (&mut self.run_rank[..n], &mut self.run_class[..n]);
+        for i in 0..n {
+            let e = self.runs[idx[i]];
+            let (rank, count) = if e & 255 == (hashes[i] >> 8) as u32 & 255 {
+                (e >> 16, e >> 8 & 255)
+            } else {
+                (0, 0)
+            };
+            ranks[i] = rank;
+            classes[i] = match count {
+                0..=11 => count as u8,
+                12..=15 => 12,
+                16..=31 => 13,
+                32..=63 => 14,
+                _ => 15,
+            };
+        }
+    }
+
+    /// Prepares the match inputs of the next token (`mprep`) and prefetches its first
+    /// match-context blocks.
+    fn prepare_match(&mut self) {
+        let sm = self.matcher.input(&self.matcher.short, &self.rank);
+        let lm = self.matcher.input(&self.matcher.long, &self.rank);
+        // The match contexts' token-level hashes (FLAG_MATCH_CTX): the expected token of
+        // the long finder if it has one, else of the short one, with its length class,
+        // and with the previous token.
+        let use_mctx = !self.matcher.ctx.is_empty();
+        let (mctx, mctx_e) = if use_mctx {
+            let pm = if lm.expected.is_some() { &lm } else { &sm };
+            let e = pm.expected.map_or(0, |e| u64::from(e) + 1);
+            let lc = MATCH_CTX_LEN[pm.len_idx] | u64::from(lm.expected.is_some()) << 6;
+            (
+                [
+                    (e << 8 | lc).wrapping_mul(MIXC) ^ 5,
+                    (e << 20 | u64::from(self.history[0])).wrapping_mul(PHI) ^ 6,
+                ],
+                sm.expected.map_or(0, |e| u64::from(e) << 8),
+            )
+        } else {
+            ([0; 2], 0)
+        };
+        self.mprep = MatchPrep {
+            sm,
+            lm,
+            mctx,
+            mctx_e,
+        };
+        if use_mctx {
+            self.prefetch_mctx(1);
+        }
+    }
+
+    /// `prefetch_buckets(node)`, and `prefetch_mctx(node)` with the match contexts.
+    #[inline]
+    fn prefetch_next_group(&mut self, node: u32, mctx: bool) {
+        self.prefetch_buckets(node);
+        if mctx {
+            self.prefetch_mctx(node);
+        }
+    }
+
+    /// The match-context blocks of the subtree at `node` (into `mctx_next`), a
+    /// block of 16 entries per (context, subtree) like the buckets; prefetched (entries
+    /// 1, 8 and 15 touch every cache line the block's entries 1..=15 lie in).
+    fn prefetch_mctx(&mut self, node: u32) {
+        let nh = u64::from(node).wrapping_mul(NODEC);
+        let ctx = &self.matcher.ctx;
+        let half = ctx.len() / 2;
+        let out = &mut self.mctx_next;
+        for (c, (b, &h)) in out.iter_mut().zip(&self.mprep.mctx).enumerate() {
+            *b = c * half + (((h ^ nh).wrapping_mul(PHI) >> self.matcher.ctx_shift) as usize) * 16;
+            for i in [1, 8, 15] {
+                hw::prefetch(ctx, *b + i);
+            }
         }
     }
 }
@@ -1509,8 +1686,9 @@ impl MixModel {
         let (run_class, states) = (&at.run_class[..n], &mut states[..n]);
         let (run_used, prior_idx) = (&mut run_used[..n], &mut prior_idx[..n]);
         let det = &self.states.det;
+        let table = &self.table[self.table_off..];
         for i in 0..n {
-            let s = self.table[bucket[i] + at.local];
+            let s = table[bucket[i] + at.local];
             states[i] = s;
             let su = usize::from(s);
             let mut st = if PRIOR && s == 0 {
@@ -1580,6 +1758,7 @@ impl MixModel {
         let buckets = &self.bucket[..n];
         let counters = &mut self.state_counters[..n];
         let prior_idx = &prior_idx[..n];
+        let table = &mut self.table[self.table_off..];
         for (i, &s) in slot_state.iter().enumerate() {
             // With the priors, a state-0 counter is never read, so it is not updated.
             if PRIOR && s == 0 {
@@ -1600,7 +1779,7 @@ impl MixModel {
                 let p = (p + (((t - p) * r + (1 << 15)) >> 16)).clamp(1, 4095);
                 *e = (p as u16) << 4 | (n + usize::from(n < 15)) as u16;
             }
-            self.table[buckets[i] + local] = self.states.next(s, bit);
+            table[buckets[i] + local] = self.states.next(s, bit);
         }
     }
 }
@@ -1653,33 +1832,15 @@ impl TokenModel for MixModel {
     fn code<C: EntropyCoder>(&mut self, coder: &mut C, token: Token) -> Result<Token> {
         let n_orders = self.orders.len();
         let token = self.rank.get(token as usize).copied().unwrap_or(0);
-        let sm = self.matcher.input(&self.matcher.short, &self.rank);
-        let lm = self.matcher.input(&self.matcher.long, &self.rank);
+        let MatchPrep { sm, lm, mctx_e, .. } = self.mprep;
         let expected = sm.expected;
         let match_state = sm.state;
         let mlen_idx = sm.len_idx;
         let mut match_ok = expected.is_some();
         let use_long = !self.matcher.long.table.is_empty();
         let mut long_ok = lm.expected.is_some();
-        // The match contexts' token-level hashes (FLAG_MATCH_CTX): the expected token of
-        // the long finder if it has one, else of the short one, with its length class,
-        // and with the previous token.
         let use_mctx = !self.matcher.ctx.is_empty();
         let mut mctx_base = [0usize; 2];
-        let (mctx, mctx_e) = if use_mctx {
-            let pm = if lm.expected.is_some() { &lm } else { &sm };
-            let e = pm.expected.map_or(0, |e| u64::from(e) + 1);
-            let lc = MATCH_CTX_LEN[pm.len_idx] | u64::from(lm.expected.is_some()) << 6;
-            (
-                [
-                    (e << 8 | lc).wrapping_mul(MIXC) ^ 5,
-                    (e << 20 | u64::from(self.history[0])).wrapping_mul(PHI) ^ 6,
-                ],
-                sm.expected.map_or(0, |e| u64::from(e) << 8),
-            )
-        } else {
-            ([0; 2], 0)
-        };
         let prev = self.history[0];
         let prev2 = self.history[1];
         let last_byte = (self.text & 255) as usize;
@@ -1691,6 +1852,7 @@ impl TokenModel for MixModel {
         if let Some(s) = &mut self.ssm {
             s.prepare(&self.unrank);
         }
+        self.read_runs();
         let mut slot_state = [0u8; MAX_ORDERS];
         let mut outs = [0i32; N_SETS];
         let mut run_class = self.run_class;
@@ -1750,19 +1912,15 @@ impl TokenModel for MixModel {
             let rem = self.nbits - 1 - depth;
             let node = (1 << depth) | value;
             if (depth as usize).is_multiple_of(GROUP) {
-                self.find_buckets(node);
+                self.find_buckets();
                 local = 1;
                 if use_mctx {
-                    // A block of 16 entries per (context, subtree), like the buckets.
-                    let nh = u64::from(node).wrapping_mul(NODEC);
-                    let half = self.matcher.ctx.len() / 2;
-                    for (c, (b, &h)) in mctx_base.iter_mut().zip(&mctx).enumerate() {
-                        *b = c * half
-                            + (((h ^ nh).wrapping_mul(PHI) >> self.matcher.ctx_shift) as usize)
-                                * 16;
-                    }
+                    mctx_base = self.mctx_next;
                 }
             }
+            // The last decision of a group hashes the next group's subtree and prefetches
+            // its entries as soon as its bit is known (before learning from it).
+            let group_end = depth as usize % GROUP == GROUP - 1 && depth + 1 < self.nbits;
             // Ids >= V are unreachable: when the 1-branch holds only those, the bit is 0.
             if ((value << 1) | 1) << rem >= self.vocab {
                 value <<= 1;
@@ -1778,7 +1936,69 @@ impl TokenModel for MixModel {
                 if let Some(e) = lm.expected {
                     long_ok &= (e >> rem) & 1 == 0;
                 }
+                if group_end {
+                    self.prefetch_next_group(node << 1, use_mctx);
+                }
                 continue;
+            }
+            // The hashed APMs' contexts first, so that their rows arrive during the mixing.
+            let actx = ((u64::from(prev) << 16 | u64::from(node)).wrapping_mul(PHI) >> 40) as usize
+                & self.apm_mask;
+            if use_apm2 {
+                self.apm2.prefetch(actx);
+            }
+            let a3ctx = if use_apm3 {
+                let c = ((o2h ^ u64::from(node)).wrapping_mul(PHI) >> 40) as usize & self.apm_mask;
+                self.apm3.prefetch(c);
+                c
+            } else {
+                0
+            };
+            let mut xctx = [0usize; N_APMX];
+            if use_sse {
+                let mc = match expected {
+                    Some(e) if match_ok => {
+                        (mlen_idx * 2 + ((e >> rem) & 1) as usize + 1) as u64 | mctx_e
+                    }
+                    _ => 0,
+                };
+                let nh = u64::from(node).wrapping_mul(NODEC);
+                let hx = [mc << 32 | 1, sse_ctx[0], sse_ctx[1], sse_ctx[2]];
+                for ((c, a), &h) in xctx.iter_mut().zip(&self.apmx).zip(&hx) {
+                    *c = ((h ^ nh).wrapping_mul(PHI) >> 40) as usize & self.apm_mask;
+                    a.prefetch(*c);
+                }
+            }
+            let place = if depth < 7 {
+                node as usize
+            } else {
+                128 + depth as usize
+            };
+            let ms = if match_ok { match_state } else { 0 };
+            let d = depth as usize;
+            // The layer-1 mixers' weight sets that do not depend on the contexts seen (the
+            // others are set after the order inputs).
+            let mut sets = [0usize; N_SETS];
+            if n_mix > 1 {
+                let sel4 = if shape_mixer {
+                    (self.shape & 255) as usize * 4 + ms
+                } else {
+                    run_class[..n_orders].iter().filter(|&&c| c > 0).count() * 4 + ms
+                };
+                let base = if text_mixers {
+                    let s2 = markup_sel.map_or(0, |mk| (mk * 16 + (last_byte >> 4)) * 4 + d.min(3));
+                    [place * 4 + ms, 0, s2, prev_sel * 4 + d.min(3), sel4]
+                } else {
+                    [place * 4 + ms, 0, last_byte * 4 + d.min(3), prev_sel, sel4]
+                };
+                sets[..N_SETS_BASE].copy_from_slice(&base);
+                if mix2 {
+                    // The tree node itself (not capped at depth 7 like `place`), by the
+                    // markup summary and by the position in the word.
+                    let nd = node as usize & (NODE_SETS - 1);
+                    sets[N_SETS_BASE] = markup_sel.unwrap_or(0) * NODE_SETS + nd;
+                    sets[N_SETS_BASE + 1] = word_pos * NODE_SETS + nd;
+                }
             }
             let oi = OrderIn {
                 local,
@@ -1880,49 +2100,16 @@ impl TokenModel for MixModel {
             inputs[k] = 256;
             k += 1;
             let n_in = k;
-            let place = if depth < 7 {
-                node as usize
-            } else {
-                128 + depth as usize
-            };
-            let ms = if match_ok { match_state } else { 0 };
             let st = if n_mix > 1 {
-                let sel4 = if shape_mixer {
-                    (self.shape & 255) as usize * 4 + ms
-                } else {
-                    run_class[..n_orders].iter().filter(|&&c| c > 0).count() * 4 + ms
-                };
-                let d = depth as usize;
-                let base = if text_mixers {
+                // The sets that depend on the contexts seen.
+                if text_mixers {
                     let seen4 = seen * 4 / (n_orders + 1);
-                    let mut s = [
-                        place * 4 + ms,
-                        ((word_pos * 8 + byte2_hi) * MAX_BITS + d) * 4 + seen4,
-                        (last_byte * 4 + d.min(3)) * 4 + seen4,
-                        prev_sel * 4 + d.min(3),
-                        sel4,
-                    ];
-                    if let Some(mk) = markup_sel {
-                        s[2] = (mk * 16 + (last_byte >> 4)) * 4 + d.min(3);
+                    sets[1] = ((word_pos * 8 + byte2_hi) * MAX_BITS + d) * 4 + seen4;
+                    if markup_sel.is_none() {
+                        sets[2] = (last_byte * 4 + d.min(3)) * 4 + seen4;
                     }
-                    s
                 } else {
-                    [
-                        place * 4 + ms,
-                        seen * MAX_BITS + d,
-                        last_byte * 4 + d.min(3),
-                        prev_sel,
-                        sel4,
-                    ]
-                };
-                let mut sets = [0usize; N_SETS];
-                sets[..N_SETS_BASE].copy_from_slice(&base);
-                if mix2 {
-                    // The tree node itself (not capped at depth 7 like `place`), by the
-                    // markup summary and by the position in the word.
-                    let nd = node as usize & (NODE_SETS - 1);
-                    sets[N_SETS_BASE] = markup_sel.unwrap_or(0) * NODE_SETS + nd;
-                    sets[N_SETS_BASE + 1] = word_pos * NODE_SETS + nd;
+                    sets[1] = seen * MAX_BITS + d;
                 }
                 for ((o, m), &set) in outs.iter_mut().zip(&mut self.mixers).zip(&sets).take(n_mix) {
                     *o = m.mix(&inputs[..n_in], set, &self.lg);
@@ -1941,13 +2128,6 @@ impl TokenModel for MixModel {
                 self.mixers[0].mix(&inputs[..n_in], place * 4 + ms, &self.lg)
             };
             let p_mix = self.lg.squash(st);
-            let actx = ((u64::from(prev) << 16 | u64::from(node)).wrapping_mul(PHI) >> 40) as usize
-                & self.apm_mask;
-            let a3ctx = if use_apm3 {
-                ((o2h ^ u64::from(node)).wrapping_mul(PHI) >> 40) as usize & self.apm_mask
-            } else {
-                0
-            };
             let mut sse_in = [0i32; N_APMX + 5];
             let mut n_sse = 0;
             let p16 = if !use_sse {
@@ -1984,16 +2164,7 @@ impl TokenModel for MixModel {
                 let x = self
                     .lg
                     .stretch(((first / np as i32) >> (16 - PBITS)) as u32);
-                let mc = match expected {
-                    Some(e) if match_ok => {
-                        (mlen_idx * 2 + ((e >> rem) & 1) as usize + 1) as u64 | mctx_e
-                    }
-                    _ => 0,
-                };
-                let nh = u64::from(node).wrapping_mul(NODEC);
-                let hx = [mc << 32 | 1, sse_ctx[0], sse_ctx[1], sse_ctx[2]];
-                for (a, &h) in self.apmx.iter_mut().zip(&hx) {
-                    let ctx = ((h ^ nh).wrapping_mul(PHI) >> 40) as usize & self.apm_mask;
+                for (a, &ctx) in self.apmx.iter_mut().zip(&xctx) {
                     ps[np] = a.refine16(x, ctx);
                     np += 1;
                 }
@@ -2012,6 +2183,9 @@ impl TokenModel for MixModel {
                 (p as u32).clamp(P16_EDGE as u32, 65536 - P16_EDGE as u32)
             };
             let bit = coder.code_bit((token >> rem) & 1 == 1, p16)?;
+            if group_end {
+                self.prefetch_next_group(node << 1 | u32::from(bit), use_mctx);
+            }
 
             // Learn.
             let limit = self.p.limit;
@@ -2089,6 +2263,8 @@ impl TokenModel for MixModel {
         }
         debug_assert!(value < self.vocab);
         let t = self.unrank[value as usize];
+        // First, so that the finders' entries arrive during the work below.
+        self.matcher.push(t);
         self.n_tokens = self.n_tokens.saturating_add(1);
         let f = &mut self.followers[self.history[0] as usize];
         *f = *f << 16 | t;
@@ -2154,27 +2330,18 @@ impl TokenModel for MixModel {
         }
         self.hash_contexts();
         if use_runs {
-            for i in 0..n_orders {
-                let h = self.ctx_hash[i];
-                let idx = (h.wrapping_mul(PHI) >> self.run_shift) as usize;
-                self.run_idx[i] = idx;
-                let e = self.runs[idx];
-                let (rank, count) = if e & 255 == (h >> 8) as u32 & 255 {
-                    (e >> 16, e >> 8 & 255)
-                } else {
-                    (0, 0)
-                };
-                self.run_rank[i] = rank;
-                self.run_class[i] = match count {
-                    0..=11 => count as u8,
-                    12..=15 => 12,
-                    16..=31 => 13,
-                    32..=63 => 14,
-                    _ => 15,
-                };
+            for (idx, &h) in self.run_idx[..n_orders]
+                .iter_mut()
+                .zip(&self.ctx_hash[..n_orders])
+            {
+                *idx = (h.wrapping_mul(PHI) >> self.run_shift) as usize;
+                hw::prefetch(&self.runs, *idx);
             }
         }
+        self.prefetch_buckets(1);
+        // (The run entries are read at the start of the next token, `read_runs`.)
         self.matcher.update(t);
+        self.prepare_match();
         if let Some(s) = &mut self.ssm {
             // FLAG_SSM_SIDE: the markup state after the token.
             let side = match &self.markup {

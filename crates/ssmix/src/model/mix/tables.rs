@@ -5,7 +5,7 @@
 //! (`detmath::exp` for the logistic curve, integer rules for the states), so every build
 //! makes the same predictions.
 
-use super::hw::{Cpu, Inputs};
+use super::hw::{self, Cpu, Inputs};
 
 /// Probabilities in this module are 12-bit: P(1) = p / 4096, p in 1..=4095.
 pub(super) const PBITS: u32 = 12;
@@ -188,7 +188,8 @@ impl Counter {
     /// 12-bit probability.
     #[inline]
     pub(super) fn p(self) -> u32 {
-        (self.0 >> 20).clamp(1, 4095)
+        // (At most 4095 already: 32 − 20 bits.)
+        (self.0 >> 20).max(1)
     }
 
     #[inline]
@@ -197,7 +198,10 @@ impl Counter {
         let p = i64::from(self.0 >> 10);
         let target = i64::from(bit) << 22;
         let delta = ((target - p) * i64::from(RECIP[n as usize])) >> 16;
-        let p = (p + delta).clamp(0, (1 << 22) - 1) as u32;
+        // No clamp needed: RECIP < 2^16, so `delta` (rounded toward −∞) moves `p` toward
+        // `target` by less than the distance, and `p` stays in 0..2^22.
+        let p = (p + delta) as u32;
+        debug_assert!(p < 1 << 22);
         self.0 = (p << 10) | if n < limit { n + 1 } else { n };
     }
 }
@@ -342,6 +346,21 @@ impl Apm {
     /// Lets entries come within `edge / 65536` of 0 and 1 (16 by default).
     pub(super) fn set_edge(&mut self, edge: i32) {
         self.edge = edge;
+    }
+
+    /// Prefetches the bins of context `ctx`, for a `refine` a little later: the row's
+    /// first, middle and last entries lie in every cache line of the row (with the 17 or
+    /// 33 bins in use, of at most 4 bytes, the three are at most 64 bytes apart).
+    #[inline(always)]
+    pub(super) fn prefetch(&self, ctx: usize) {
+        let (base, last) = (ctx * self.bins, self.bins - 1);
+        for k in [0, last / 2, last] {
+            if self.c.is_empty() {
+                hw::prefetch(&self.t, base + k);
+            } else {
+                hw::prefetch(&self.c, base + k);
+            }
+        }
     }
 
     /// The refined 16-bit probability of logit `st` in context `ctx`.
