@@ -76,9 +76,9 @@ fn standard_params(version: u8, kind: ModelKind, level: u8) -> Option<Vec<u32>> 
 /// asked-for level first: level 9 without its SSM input, for small content, is level
 /// 8's list).
 fn standard_level(model: &ModelConfig, asked: u8) -> Option<u8> {
-    std::iter::once(asked).chain(1..=9).find(|&l| {
-        standard_params(FORMAT_VERSION, model.kind, l).as_ref() == Some(&model.params)
-    })
+    std::iter::once(asked)
+        .chain(1..=9)
+        .find(|&l| standard_params(FORMAT_VERSION, model.kind, l).as_ref() == Some(&model.params))
 }
 
 /// Block types (FORMAT.md §3).
