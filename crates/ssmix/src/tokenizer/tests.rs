@@ -349,12 +349,13 @@ fn train_memory_is_an_upper_bound() {
             // The caps do not bind on text of realistic vocabulary size.
             if name == "text" && len >= 2_000_000 {
                 let max = vocab_budget(len) - 256;
-                let capped = train::learn_merges(&data, max, DEFAULT_MIN_COUNT);
+                let capped = train::learn_merges(&data, max, DEFAULT_MIN_COUNT, Digits::Runs);
                 let free = train::learn_merges_capped(
                     &data,
                     max,
                     DEFAULT_MIN_COUNT,
                     (usize::MAX, usize::MAX),
+                    Digits::Runs,
                 );
                 assert_eq!(capped, free, "{name} {len}");
             }
