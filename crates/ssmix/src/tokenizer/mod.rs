@@ -128,12 +128,14 @@ impl Vocab {
 
     /// Learns a vocabulary of at most `max_tokens` tokens (at least the 256 bytes) from
     /// `data`.
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))]
     pub fn train(data: &[u8], max_tokens: usize) -> Vocab {
         Self::train_with(data, max_tokens, DEFAULT_MIN_COUNT)
     }
 
     /// Like [`Vocab::train`], stopping once the best pair occurs fewer than `min_count`
     /// times.
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))]
     pub fn train_with(data: &[u8], max_tokens: usize, min_count: u64) -> Vocab {
         Self::train_cut(data, max_tokens, min_count, Digits::Runs)
     }
