@@ -171,7 +171,8 @@ pub(crate) fn vocab_budget(len: usize, params: &[u32]) -> usize {
 /// encoder choice: the vocabulary is stored in each block, so frames stay readable by
 /// every decoder). Every digit its own chunk, so no merge holds a digit, against
 /// digit runs with their leading space (as the PPM baseline and the StateSMix
-/// reproduction keep): enwik8_1M level 1 230,337 → 230,280 bytes, level 5 210,831 →
+/// reproduction keep): enwik8_1M level 1 230,337 → 230,280 bytes, level 2 224,278 →
+/// 224,186, level 3 219,936 → 219,865, level 4 219,687 → 219,600, level 5 210,831 →
 /// 210,734, level 8 205,141 → 205,012, level 9 204,708 → 204,570, enwik8_3M level 8
 /// 591,882 → 591,108. Levels 5–9 learn no merges below 512 KB, so smaller files do not
 /// change there; at levels 1 / 3 / 4 (`ssmix -L`) testdata/syslog.log 4,418 → 4,386 /
