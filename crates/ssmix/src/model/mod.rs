@@ -7,7 +7,7 @@
 
 use crate::coder::EntropyCoder;
 use crate::error::{Error, Result};
-use crate::tokenizer::Token;
+use crate::tokenizer::{Digits, Token};
 
 /// A model of a token sequence.
 pub(crate) trait TokenModel {
@@ -86,6 +86,15 @@ impl ModelConfig {
             ModelKind::Mix => budget.min(mix::vocab_budget(len, &self.params)),
             ModelKind::Paper => paper::PaperParams::from_list(&self.params)
                 .map_or(budget, |p| budget.min(p.vocab_cap as usize)),
+        }
+    }
+
+    /// How the encoder's tokenizer cuts digits (not part of the format either). The
+    /// mixing model predicts numbers better digit by digit; see `mix::DIGITS`.
+    pub(crate) fn digits(&self) -> Digits {
+        match self.kind {
+            ModelKind::Mix => mix::DIGITS,
+            ModelKind::Baseline | ModelKind::Paper => Digits::Runs,
         }
     }
 }

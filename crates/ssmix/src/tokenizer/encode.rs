@@ -176,7 +176,7 @@ impl Vocab {
         );
         let mut cached_bytes = 0;
         out.reserve(data.len() / 3);
-        pretok::for_each_chunk(data, |start, end| {
+        pretok::for_each_chunk(data, self.digits, |start, end| {
             if end - start == 1 {
                 out.push(conv(Token::from(data[start])));
                 return;

@@ -18,6 +18,7 @@ mod train;
 mod tests;
 
 use hash::FxMap;
+pub use pretok::Digits;
 
 /// An upper bound on the memory `Vocab::read` uses: its bit models (~0.5 MB) and at
 /// most `MAX_VOCAB` tokens of at most `MAX_TOKEN_LEN` bytes (2 MB), plus their index.
@@ -89,6 +90,8 @@ pub struct Vocab {
     /// The merges in rank order, for a trained vocabulary. A vocabulary read from a
     /// stream derives them when it is asked to encode.
     merges: Option<Vec<Merge>>,
+    /// How training cut digits; encoding cuts them the same way.
+    digits: Digits,
 }
 
 impl std::fmt::Debug for Vocab {
@@ -119,21 +122,36 @@ impl Vocab {
             bytes: (0..=255u8).collect(),
             ends: (1..=256).collect(),
             merges: Some(Vec::new()),
+            digits: Digits::Runs,
         }
     }
 
     /// Learns a vocabulary of at most `max_tokens` tokens (at least the 256 bytes) from
     /// `data`.
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))]
     pub fn train(data: &[u8], max_tokens: usize) -> Vocab {
         Self::train_with(data, max_tokens, DEFAULT_MIN_COUNT)
     }
 
     /// Like [`Vocab::train`], stopping once the best pair occurs fewer than `min_count`
     /// times.
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))]
     pub fn train_with(data: &[u8], max_tokens: usize, min_count: u64) -> Vocab {
+        Self::train_cut(data, max_tokens, min_count, Digits::Runs)
+    }
+
+    /// Like [`Vocab::train`], with the pre-tokenizer cutting digits as `digits` says
+    /// (encoding with the result cuts them the same way).
+    pub fn train_digits(data: &[u8], max_tokens: usize, digits: Digits) -> Vocab {
+        Self::train_cut(data, max_tokens, DEFAULT_MIN_COUNT, digits)
+    }
+
+    fn train_cut(data: &[u8], max_tokens: usize, min_count: u64, digits: Digits) -> Vocab {
         let max_merges = max_tokens.clamp(256, MAX_VOCAB) - 256;
-        let merges = train::learn_merges(data, max_merges, min_count);
-        Self::from_merges(&merges)
+        let merges = train::learn_merges(data, max_merges, min_count, digits);
+        let mut v = Self::from_merges(&merges);
+        v.digits = digits;
+        v
     }
 
     /// Builds the canonical vocabulary from merges in training numbering (merge `i`

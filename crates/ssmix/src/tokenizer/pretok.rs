@@ -6,6 +6,22 @@
 //! non-space gives its last space to the next chunk (`"\n  foo"` -> `"\n "`, `" foo"`).
 //! Chunks are cut at [`MAX_CHUNK`] bytes so that binary data (long runs of one class)
 //! cannot make training quadratic, and so that token lengths stay bounded.
+//!
+//! [`Digits`] changes how digits are cut (an encoder choice: the decoder only reads the
+//! stored token strings, so every mode round-trips with any vocabulary).
+
+/// How the pre-tokenizer cuts digits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Digits {
+    /// A run of digits is one chunk, with the space before it (GPT-2-like; the PPM
+    /// baseline and the StateSMix reproduction use this).
+    #[default]
+    Runs,
+    /// Every digit is a chunk of its own and takes no space, so no token holds a
+    /// digit: a model that sees numbers byte by byte can predict them better than one
+    /// that sees a few frequent numbers as tokens (the mixing model uses this).
+    Single,
+}
 
 /// The longest chunk, and so the longest token.
 pub(super) const MAX_CHUNK: usize = 32;
@@ -35,17 +51,19 @@ const CLASS: [u8; 256] = {
 };
 
 /// Calls `f(start, end)` with every chunk `data[start..end]`, in order. The chunks
-/// concatenate to `data`.
+/// concatenate to `data`. `digits` says how digits are cut.
 #[inline]
-pub(super) fn for_each_chunk(data: &[u8], mut f: impl FnMut(usize, usize)) {
+pub(super) fn for_each_chunk(data: &[u8], digits: Digits, mut f: impl FnMut(usize, usize)) {
     let n = data.len();
     let class = |i: usize| CLASS[usize::from(data[i])];
+    // Whether a space may join the chunk that starts with a byte of class `k`.
+    let takes_space = |k: u8| k != SPACE && (k != DIGIT || digits == Digits::Runs);
     let mut i = 0;
     while i < n {
         let start = i;
         let limit = n.min(start + MAX_CHUNK);
         let c = class(i);
-        if data[i] == b' ' && i + 1 < n && class(i + 1) != SPACE {
+        if data[i] == b' ' && i + 1 < n && takes_space(class(i + 1)) {
             let k = class(i + 1);
             i += 2;
             while i < limit && class(i) == k {
@@ -53,11 +71,14 @@ pub(super) fn for_each_chunk(data: &[u8], mut f: impl FnMut(usize, usize)) {
             }
         } else {
             i += 1;
-            while i < limit && class(i) == c {
-                i += 1;
+            if c != DIGIT || digits != Digits::Single {
+                while i < limit && class(i) == c {
+                    i += 1;
+                }
             }
             // Leave the last space of a whitespace run to the word that follows it.
-            if c == SPACE && i < n && i - start > 1 && class(i) != SPACE && data[i - 1] == b' ' {
+            if c == SPACE && i < n && i - start > 1 && takes_space(class(i)) && data[i - 1] == b' '
+            {
                 i -= 1;
             }
         }
@@ -70,9 +91,33 @@ mod tests {
     use super::*;
 
     fn chunks(data: &[u8]) -> Vec<&[u8]> {
+        chunks_with(data, Digits::Runs)
+    }
+
+    fn chunks_with(data: &[u8], digits: Digits) -> Vec<&[u8]> {
         let mut v = Vec::new();
-        for_each_chunk(data, |s, e| v.push(&data[s..e]));
+        for_each_chunk(data, digits, |s, e| v.push(&data[s..e]));
         v
+    }
+
+    #[test]
+    fn digit_modes() {
+        let data = b"in 1984,  42x 7\n 05";
+        let want: [&[&[u8]]; 2] = [
+            &[
+                b"in", b" 1984", b",", b" ", b" 42", b"x", b" 7", b"\n", b" 05",
+            ],
+            &[
+                b"in", b" ", b"1", b"9", b"8", b"4", b",", b"  ", b"4", b"2", b"x", b" ", b"7",
+                b"\n ", b"0", b"5",
+            ],
+        ];
+        for (digits, want) in [Digits::Runs, Digits::Single].into_iter().zip(want) {
+            assert_eq!(chunks_with(data, digits), want, "{digits:?}");
+        }
+        // Digits never change the chunks of text without them.
+        let text = b"Hello world, it's\n\n  <page> x";
+        assert_eq!(chunks_with(text, Digits::Single), chunks(text));
     }
 
     #[test]

@@ -53,6 +53,26 @@ fn learns_and_round_trips_text() {
 }
 
 #[test]
+fn single_digits_learn_no_digit_tokens() {
+    let data = sample_text();
+    let runs = Vocab::train(&data, 1000);
+    let has_digit = |v: &Vocab| {
+        (256..v.len() as Token).any(|t| v.token_bytes(t).iter().any(u8::is_ascii_digit))
+    };
+    assert!(has_digit(&runs), "the sample has frequent numbers");
+    let v = Vocab::train_digits(&data, 1000, Digits::Single);
+    assert!(!has_digit(&v));
+    assert!(v.len() > 300, "{}", v.len());
+    let tokens = v.encode(&data);
+    assert_eq!(concat(&v, &tokens), data);
+    // A copy read from a stream (merges derived from the strings, digits cut as runs)
+    // holds the same strings and still splits the data losslessly.
+    let (back, _) = Vocab::read(&serialize(&v)).unwrap();
+    assert_eq!(back, v);
+    assert_eq!(concat(&back, &back.encode(&data)), data);
+}
+
+#[test]
 fn all_byte_values_and_empty_input() {
     let v = Vocab::bytes_only();
     for b in 0..=255u8 {
@@ -349,12 +369,13 @@ fn train_memory_is_an_upper_bound() {
             // The caps do not bind on text of realistic vocabulary size.
             if name == "text" && len >= 2_000_000 {
                 let max = vocab_budget(len) - 256;
-                let capped = train::learn_merges(&data, max, DEFAULT_MIN_COUNT);
+                let capped = train::learn_merges(&data, max, DEFAULT_MIN_COUNT, Digits::Runs);
                 let free = train::learn_merges_capped(
                     &data,
                     max,
                     DEFAULT_MIN_COUNT,
                     (usize::MAX, usize::MAX),
+                    Digits::Runs,
                 );
                 assert_eq!(capped, free, "{name} {len}");
             }

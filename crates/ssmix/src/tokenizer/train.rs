@@ -27,7 +27,7 @@
 use std::collections::BinaryHeap;
 
 use super::hash::ChunkTable;
-use super::{MAX_VOCAB, Token, pretok};
+use super::{Digits, MAX_VOCAB, Token, pretok};
 
 /// A unique chunk: its tokens are `syms[start..start + len]`, and the pair of tokens
 /// `i, i + 1` has id `pids[start + i]`.
@@ -271,12 +271,17 @@ fn significant(c: u64, na: u64, nb: u64, n: u64) -> bool {
 /// Learns up to `max_merges` merges from `data`, stopping early once the best pair
 /// occurs fewer than `min_count` times. Merge `i` creates token `256 + i` from the pair
 /// of (earlier) tokens it returns.
-pub(super) fn learn_merges(data: &[u8], max_merges: usize, min_count: u64) -> Vec<(Token, Token)> {
+pub(super) fn learn_merges(
+    data: &[u8],
+    max_merges: usize,
+    min_count: u64,
+    digits: Digits,
+) -> Vec<(Token, Token)> {
     let caps = (
         super::chunk_cap(data.len()),
         super::chunk_byte_cap(data.len()),
     );
-    learn_merges_capped(data, max_merges, min_count, caps)
+    learn_merges_capped(data, max_merges, min_count, caps, digits)
 }
 
 /// [`learn_merges`] counting at most `caps.0` distinct chunks of at most `caps.1` bytes
@@ -286,6 +291,7 @@ pub(super) fn learn_merges_capped(
     max_merges: usize,
     min_count: u64,
     caps: (usize, usize),
+    digits: Digits,
 ) -> Vec<(Token, Token)> {
     let max_merges = max_merges.min(MAX_VOCAB - 256);
     let mut merges = Vec::new();
@@ -298,7 +304,7 @@ pub(super) fn learn_merges_capped(
     // Bounded tables: past the caps only chunks already seen are counted.
     let (cap, byte_cap) = caps;
     let mut bytes = 0;
-    pretok::for_each_chunk(data, |s, e| {
+    pretok::for_each_chunk(data, digits, |s, e| {
         if e - s >= 2 {
             let id = if table.len() < cap && bytes + (e - s) <= byte_cap {
                 table.intern(data, s, e) as usize

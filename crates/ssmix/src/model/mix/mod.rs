@@ -43,7 +43,7 @@ use super::TokenModel;
 use crate::coder::EntropyCoder;
 use crate::error::{Result, corrupt};
 use crate::model::ssm::{SIDE_CODES, SIDE_NONE};
-use crate::tokenizer::{MAX_VOCAB, Token, Vocab};
+use crate::tokenizer::{Digits, MAX_VOCAB, Token, Vocab};
 use ssm_input::{SsmInput, SsmList};
 use tables::{Apm, Counter, Logistic, Mixer, PBITS, States};
 use text::{MarkupState, MoreText};
@@ -166,6 +166,22 @@ pub(crate) fn vocab_budget(len: usize, params: &[u32]) -> usize {
         budget
     }
 }
+
+/// How the encoder's tokenizer cuts digits for the mixing model, at every level (an
+/// encoder choice: the vocabulary is stored in each block, so frames stay readable by
+/// every decoder). Every digit its own chunk, so no merge holds a digit, against
+/// digit runs with their leading space (as the PPM baseline and the StateSMix
+/// reproduction keep): enwik8_1M level 1 230,337 → 230,280 bytes, level 2 224,278 →
+/// 224,186, level 3 219,936 → 219,865, level 4 219,687 → 219,600, level 5 210,831 →
+/// 210,734, level 8 205,141 → 205,012, level 9 204,708 → 204,570, enwik8_3M level 8
+/// 591,882 → 591,108. Levels 5–9 learn no merges below 512 KB, so smaller files do not
+/// change there; at levels 1 / 3 / 4 (`ssmix -L`) testdata/syslog.log 4,418 → 4,386 /
+/// 3,993 → 3,955 / 3,930 → 3,887, nginx_access.log 3,563 → 3,569 / 3,290 → 3,288 /
+/// 3,242 → 3,207, but data.csv 5,609 → 5,643 / 5,337 → 5,349 / 5,249 → 5,266 (other
+/// files ±1). Left out: digit runs as chunks without the space before them (numbers
+/// whole, never joined to other bytes): enwik8_1M level 1 / 5 / 8 230,339 / 210,838 /
+/// 205,072.
+pub(crate) const DIGITS: Digits = Digits::Single;
 
 /// Below this many bytes, levels with byte contexts up to order 4 learn no merges (see
 /// [`vocab_budget`]).
