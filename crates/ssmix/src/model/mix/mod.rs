@@ -421,9 +421,29 @@ const FLAG_MORE_CTX: u32 = 1 << 19;
 /// mixer's (+103), final-mixer rates of 1/2, 4→1 or 2→1/2 (±32), the second final
 /// mixer by markup × depth (−167) or node (−135).
 const FLAG_MIX2: u32 = 1 << 20;
+/// `flags` bit (with `FLAG_MORE_CTX`): the number and bracket state of `MoreText` as a
+/// weight-set selector (`MoreText::selector`, 64 values). With `FLAG_MIX2`, `mixers` may
+/// be 8 (`N_SETS`): the eighth layer-1 mixer selects its weights by it × the tree node;
+/// with `FLAG_SSE`, the SSE mixer's sets are also chosen by its top 3 bits. enwik8_1M
+/// (modelrt, SSMIX_NODECODE): level 8 205,141 → 204,993 bytes (the eighth mixer alone
+/// 205,013, the SSE sets by all 64 values alone 205,105, with the mixer 204,992), level 9
+/// 204,708 → 204,574, level 7 205,348 → 205,203; enwik8_3M level 8 591,882 → 591,476;
+/// +5% time at level 8. Small binary files lose a little (level 8: testdata/image.png
+/// 14,211 → 14,236, structured.bin 3,990 → 4,000; with all 64 values in the SSE sets
+/// 14,246 and 4,003; starting the eighth mixer's final weight at 0 too: 14,218 and 3,991,
+/// but enwik8_1M +23, at half the others' +9). Tried and left out, on top of the kept:
+/// the field name × node as a ninth mixer (+2; as the eighth alone −24), the byte above's
+/// class × depth as a ninth (+4); in the selector, the numbers' first digit instead of the
+/// byte before them (+11), outside numbers nothing (+85) or the byte above (+60); the
+/// number state in an SSE APM's context (+0 to +11), the bracket state in one (+64); the
+/// second final mixer by the number state × node (+182), the first final mixer × 4 number
+/// classes (−6), APM2's context with the selector (+34), the eighth mixer by the selector
+/// × `place` instead of the node (+23).
+const FLAG_SEL: u32 = 1 << 22;
 
 /// All valid `flags` bits.
 const FLAGS_ALL: u32 = FLAG_MORE_CTX
+    | FLAG_SEL
     | FLAG_FIELD
     | FLAG_SSM_SIDE
     | FLAG_MIX2
@@ -513,7 +533,7 @@ impl MixParams {
             lr: 6,
             limit: 255,
             apm_log: [16, 16, 16, 16, 16, 16, 16, 18, 18][l],
-            mixers: [1, 2, 3, 3, 5, 5, 7, 7, 7][l],
+            mixers: [1, 2, 3, 3, 5, 5, 8, 8, 8][l],
             // Bits 10 and 11 (text mixers, final mix), enwik8_1M: level 2 227,066 →
             // 224,997 bytes (testdata/image.png 16,468 → 16,246), level 3 221,644 →
             // 220,441 bytes, level 5 217,193 → 216,358, level 8 216,683 → 215,818.
@@ -527,9 +547,10 @@ impl MixParams {
             // 7 (enwik8_1M: level 7 208,411 → 206,837 bytes, level 8 208,161 → 206,623,
             // level 9 207,641 → 206,206; enwik8_3M level 8 601,178 → 596,291; +13% CPU at
             // level 8, +2% at level 9; testdata/image.png at level 8 14,986 → 15,074); bit
-            // 21 (the markup state in the SSM's input) at 9.
+            // 21 (the markup state in the SSM's input) at 9; bit 22 (the number state as a
+            // selector: an eighth layer-1 mixer, `mixers` 8, and the SSE mixer's sets) at 7–9.
             flags: [
-                17, 3167, 3167, 3167, 126591, 126847, 2093055, 2093055, 4194303,
+                17, 3167, 3167, 3167, 126591, 126847, 6287359, 6287359, 8388607,
             ][l],
             ssm: ssm_input::level_config(level.clamp(1, 9)),
         }
@@ -606,8 +627,10 @@ impl MixParams {
             && (1..=1024).contains(&lr)
             && (1..=1023).contains(&limit)
             && APM_LOG.contains(&apm_log)
-            && (1..=if flags & FLAG_MIX2 != 0 {
+            && (1..=if flags & FLAG_MIX2 != 0 && flags & FLAG_SEL != 0 {
                 N_SETS
+            } else if flags & FLAG_MIX2 != 0 {
+                N_SETS_MIX2
             } else {
                 N_SETS_BASE
             } as u32)
@@ -668,7 +691,7 @@ impl MixParams {
         if self.flags & FLAG_MIX2 != 0 {
             for (n, x) in c[N_SETS_BASE..]
                 .iter_mut()
-                .zip([SET5, SET6])
+                .zip([SET5, SET6, SET7])
                 .take((self.mixers as usize).saturating_sub(N_SETS_BASE))
             {
                 *n = x;
@@ -687,10 +710,22 @@ impl MixParams {
         }
     }
 
+    /// The weight sets of `FLAG_SSE`'s mixer (by depth and match state; with `FLAG_SEL`
+    /// also by `MoreText::selector`'s top 3 bits).
+    fn sse_sets(self) -> usize {
+        if self.flags & FLAG_SEL != 0 {
+            SSE_SETS * (NUM_SELS >> 3)
+        } else {
+            SSE_SETS
+        }
+    }
+
     /// Inputs of the final mixer (the layer-1 mixers it can have).
     fn final_inputs(self) -> usize {
-        if self.flags & FLAG_MIX2 != 0 {
+        if self.flags & FLAG_MIX2 != 0 && self.flags & FLAG_SEL != 0 {
             N_SETS
+        } else if self.flags & FLAG_MIX2 != 0 {
+            N_SETS_MIX2
         } else {
             N_SETS_BASE
         }
@@ -744,7 +779,7 @@ impl MixParams {
         let mixer = (n_in * self.layer1_sets() as u64
             + (self.final_inputs() * (self.final_sets() + self.final2_sets())) as u64)
             * 4
-            + on(FLAG_SSE, ((N_APMX + 5) * SSE_SETS * 4) as u64);
+            + on(FLAG_SSE, ((N_APMX + 5) * self.sse_sets() * 4) as u64);
         // APM entries: 33 bins of 2 bytes per context, or 17 with FLAG_SSE (which adds
         // N_APMX hashed APMs), 4 bytes each with FLAG_APM_COUNTS.
         let (bins, entry) = (
@@ -792,15 +827,15 @@ impl MixParams {
 /// at level 9 the input's settings cost ~50 header bytes, more than it saves there).
 pub(crate) const SSM_MIN_CONTENT: u64 = 32 << 10;
 
-/// The `flags` bits that format version 6 added (19–21); version-5 standard lists never
+/// The `flags` bits that format version 6 added (19–22); version-5 standard lists never
 /// set them.
 const FLAGS_SINCE_V6: u32 = !((1 << 19) - 1);
 /// The most layer-1 mixers of a version-5 list (`FLAG_MIX2` allows more).
 const MIXERS_V5: u32 = 5;
 
 /// Turns a current standard list into the version-5 list of the same level
-/// (`container/format.rs: standard_params`): version 6 added `flags` bits 19–21 and, with
-/// bit 20, more mixers at levels 7–9; the other settings are those of version 5.
+/// (`container/format.rs: standard_params`): version 6 added `flags` bits 19–22 and, with
+/// bits 20 and 22, more mixers at levels 7–9; the other settings are those of version 5.
 pub(crate) fn to_version5_list(params: &mut [u32]) {
     if let Some(flags) = params.get_mut(N_BASE_PARAMS - 1) {
         *flags &= !FLAGS_SINCE_V6;
@@ -1169,8 +1204,9 @@ const RUN_CLASSES: usize = 16;
 const RUN_COUNTERS: usize = 2 * RUN_CLASSES * 8;
 
 /// Layer-1 mixers (weight sets selected by different contexts), at most; without
-/// `FLAG_MIX2` at most `N_SETS_BASE`.
-const N_SETS: usize = 7;
+/// `FLAG_SEL` at most `N_SETS_MIX2`, without `FLAG_MIX2` at most `N_SETS_BASE`.
+const N_SETS: usize = 8;
+const N_SETS_MIX2: usize = 7;
 const N_SETS_BASE: usize = 5;
 /// Tree nodes told apart by `FLAG_MIX2`'s layer-1 mixers (the vocabulary budget keeps
 /// the tree at 9 levels, 512 nodes; deeper nodes share sets).
@@ -1179,6 +1215,10 @@ const NODE_SETS: usize = 1024;
 /// position (16) × node.
 const SET5: usize = 64 * NODE_SETS;
 const SET6: usize = 16 * NODE_SETS;
+/// Weight sets of `FLAG_SEL`'s layer-1 mixer: the number and bracket state (64) × node.
+const SET7: usize = NUM_SELS * NODE_SETS;
+/// Values of `MoreText::selector` (`FLAG_SEL`).
+const NUM_SELS: usize = 64;
 
 impl MixModel {
     /// A fresh model for `vocab`, with `params` as read from the frame header.
@@ -1273,7 +1313,7 @@ impl MixModel {
             + 1;
         let sse_mixer = Mixer::new(
             n_final,
-            if sse { SSE_SETS } else { 0 },
+            if sse { p.sse_sets() } else { 0 },
             2,
             65536 / (n_final as i32 - 1),
         );
@@ -1924,6 +1964,11 @@ impl TokenModel for MixModel {
             [0; 3]
         };
         let mix2 = self.p.flags & FLAG_MIX2 != 0 && n_mix > N_SETS_BASE;
+        // FLAG_SEL's selector (0 without it; the eighth mixer's sets exist only with it).
+        let num_sel = match &self.more {
+            Some(m) if self.p.flags & FLAG_SEL != 0 => m.selector(),
+            _ => 0,
+        };
         for depth in 0..self.nbits {
             let rem = self.nbits - 1 - depth;
             let node = (1 << depth) | value;
@@ -2014,6 +2059,7 @@ impl TokenModel for MixModel {
                     let nd = node as usize & (NODE_SETS - 1);
                     sets[N_SETS_BASE] = markup_sel.unwrap_or(0) * NODE_SETS + nd;
                     sets[N_SETS_BASE + 1] = word_pos * NODE_SETS + nd;
+                    sets[N_SETS_MIX2] = num_sel * NODE_SETS + nd;
                 }
             }
             let oi = OrderIn {
@@ -2189,9 +2235,11 @@ impl TokenModel for MixModel {
                 }
                 sse_in[np] = 256;
                 n_sse = np + 1;
-                let s2 = self
-                    .sse_mixer
-                    .mix(&sse_in[..n_sse], depth as usize * 4 + ms, &self.lg);
+                let s2 = self.sse_mixer.mix(
+                    &sse_in[..n_sse],
+                    (num_sel >> 3) * SSE_SETS + depth as usize * 4 + ms,
+                    &self.lg,
+                );
                 // Half the learned mix, half the plain average (the mix alone: 216,213
                 // bytes at level 5, the average alone 216,510, both 215,915).
                 let all: i32 = ps[..np].iter().sum();
@@ -2583,10 +2631,14 @@ mod tests {
         assert!(MixParams::from_list(&p.to_list()).is_err());
         p.mixers = N_SETS as u32 + 1;
         assert!(MixParams::from_list(&p.to_list()).is_err());
-        // More than five mixers only with FLAG_MIX2.
-        p.mixers = N_SETS as u32;
+        // More than five mixers only with FLAG_MIX2, more than seven only with FLAG_SEL too.
+        p.mixers = N_SETS_MIX2 as u32;
         assert!(MixParams::from_list(&p.to_list()).is_err());
         p.flags |= FLAG_MIX2;
+        assert!(MixParams::from_list(&p.to_list()).is_ok());
+        p.mixers = N_SETS as u32;
+        assert!(MixParams::from_list(&p.to_list()).is_err());
+        p.flags |= FLAG_SEL;
         assert!(MixParams::from_list(&p.to_list()).is_ok());
         p.mixers = N_SETS as u32 + 1;
         assert!(MixParams::from_list(&p.to_list()).is_err());

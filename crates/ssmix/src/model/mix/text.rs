@@ -327,6 +327,30 @@ impl MoreText {
         u64::from(self.num_len) << 16 | u64::from(self.num_start)
     }
 
+    /// A 6-bit summary (`FLAG_SEL`'s weight-set selector): in a number, 32 + its length
+    /// class (4) × the class of the byte before it (8); else the innermost open bracket,
+    /// the depth (capped at 3) and whether the line has just begun (fewer than 2 bytes).
+    #[inline]
+    pub(super) fn selector(&self) -> usize {
+        if self.number != 0 {
+            let lead = match self.num_lead {
+                b' ' => 0,
+                b'\n' => 1,
+                b'|' => 2,
+                b'=' => 3,
+                b'[' | b'(' | b'{' => 4,
+                b'-' | b'/' | b':' => 5,
+                b'#' | b'&' | b';' => 6,
+                _ => 7,
+            };
+            32 + usize::from(self.num_len.clamp(1, 4) - 1) * 8 + lead
+        } else {
+            (self.nest & 3) as usize * 4
+                + usize::from(self.depth.min(3))
+                + if self.col < 2 { 16 } else { 0 }
+        }
+    }
+
     /// Learns byte `b`.
     pub(super) fn update(&mut self, b: u8) {
         if b == b'\n' {
@@ -419,6 +443,8 @@ mod tests {
             4 << 16 | u64::from(b'1') << 8 | u64::from(b'2')
         );
         assert_eq!(m.num_lead(), b'[');
+        // In a number of 4 digits after `[`: 32 + 8·3 + 4.
+        assert_eq!(m.selector(), 60);
         let n = m.number();
         assert_ne!(n, 0);
         for &b in b"]) 7" {
@@ -426,10 +452,15 @@ mod tests {
         }
         assert_eq!((m.nest(), m.prev_number()), (0, n));
         assert_eq!(m.num_shape(), 1 << 16 | u64::from(b'7'));
+        assert_eq!(m.selector(), 32);
+        m.update(b'(');
+        // Outside a number: `(` innermost (0), depth 1, mid-line.
+        assert_eq!(m.selector(), 1);
         let mut m = MoreText::new();
         for &b in b"abc\nX" {
             m.update(b);
         }
         assert_eq!(m.above(8), 1 << 16 | u64::from(b'b') << 8 | u64::from(b'c'));
+        assert_eq!(m.selector(), 16);
     }
 }
