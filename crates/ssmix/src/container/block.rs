@@ -44,7 +44,7 @@ pub(super) const PAYLOAD_SLACK: usize = 64 << 10;
 /// the block would be stored anyway (the output is the same, sooner and with a payload
 /// buffer of at most one block).
 fn model_block_within(data: &[u8], config: &ModelConfig, limit: usize) -> Result<Option<Vec<u8>>> {
-    let vocab = Vocab::train_digits(data, config.vocab_budget(data.len()), config.digits());
+    let vocab = config.train_vocab(data);
     // 16-bit ids: the token stream is the largest buffer of a block on incompressible
     // input (one token per byte).
     let mut tokens = vocab.encode_u16(data);

@@ -7,7 +7,7 @@
 
 use crate::coder::EntropyCoder;
 use crate::error::{Error, Result};
-use crate::tokenizer::{Digits, Token};
+use crate::tokenizer::{Digits, Token, Vocab};
 
 /// A model of a token sequence.
 pub(crate) trait TokenModel {
@@ -96,6 +96,12 @@ impl ModelConfig {
             ModelKind::Mix => mix::DIGITS,
             ModelKind::Baseline | ModelKind::Paper => Digits::Runs,
         }
+    }
+
+    /// The vocabulary the encoder learns for a block `data` of this model: its budget
+    /// (`vocab_budget`) and digit cutting (`digits`).
+    pub(crate) fn train_vocab(&self, data: &[u8]) -> Vocab {
+        Vocab::train_digits(data, self.vocab_budget(data.len()), self.digits())
     }
 }
 

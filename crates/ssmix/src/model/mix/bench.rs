@@ -161,7 +161,7 @@ impl MixBlock {
             params: MixParams::for_level(level).to_list(),
         };
         let params = super::for_content_size(&config.params, data.len() as u64);
-        let vocab = Vocab::train_digits(data, config.vocab_budget(data.len()), config.digits());
+        let vocab = config.train_vocab(data);
         let tokens = vocab.encode(data);
         MixBlock {
             params,
