@@ -354,7 +354,9 @@ impl MoreText {
     /// Learns byte `b`.
     pub(super) fn update(&mut self, b: u8) {
         if b == b'\n' {
-            self.prev = self.cur;
+            // `prev` is read only below `prev_len`, and the new line overwrites `cur` from
+            // its start, so a swap does what a copy would.
+            std::mem::swap(&mut self.prev, &mut self.cur);
             self.prev_len = self.col;
             self.col = 0;
         } else {
