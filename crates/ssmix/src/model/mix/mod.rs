@@ -23,9 +23,10 @@
 //! * **Mixers**: up to five logistic mixers whose weight sets are selected by different
 //!   small contexts (tree node and match state; contexts seen, or the position in the
 //!   word and the second-last byte; last byte; previous token; active runs or the text
-//!   shape), with `FLAG_MIX2` two more (markup summary or word position, by tree node),
-//!   combined by a final mixer (two, averaged, with `FLAG_MIX2`), then three APM stages (tree node; previous token;
-//!   previous two tokens), averaged; with `FLAG_SSE`, four more APMs refine that average
+//!   shape), with `FLAG_MIX2` two more (markup summary or word position, by tree node)
+//!   and with `FLAG_SEL` a third (number and bracket state, by tree node), combined by a
+//!   final mixer (two, averaged, with `FLAG_MIX2`), then three APM stages (tree node;
+//!   previous token; previous two tokens), averaged; with `FLAG_SSE`, four more APMs refine that average
 //!   and a small mixer learns to combine them all.
 //!
 //! The format is specified in `docs/FORMAT.md` §7.6–7.14.
@@ -221,8 +222,8 @@ pub(crate) struct MixParams {
     /// The second and third APM stages (and the four of `FLAG_SSE`) have 2^apm_log
     /// contexts each.
     pub(crate) apm_log: u32,
-    /// Layer-1 mixers (weight-set selectors) in use, 1..=5 (1..=7 with `FLAG_MIX2`); with
-    /// more than one, a final mixer combines them.
+    /// Layer-1 mixers (weight-set selectors) in use, 1..=5 (1..=7 with `FLAG_MIX2`, 1..=8
+    /// with `FLAG_SEL` too; `max_mixers`); with more than one, a final mixer combines them.
     pub(crate) mixers: u32,
     /// Optional parts: `FLAG_RUNS` (the run model), `FLAG_APM2`, `FLAG_APM3`,
     /// `FLAG_DET` (the deterministic-history inputs), and the variants of the other
@@ -405,7 +406,7 @@ const FLAG_FIELD: u32 = 1 << 18;
 /// +11 to +16, without the previous word (kind 27) +106.
 const FLAG_MORE_CTX: u32 = 1 << 19;
 
-/// `flags` bit: a stronger mixing network. `mixers` may be up to 7 (`N_SETS`): the
+/// `flags` bit: a stronger mixing network. `mixers` may be up to 7 (`N_SETS_MIX2`): the
 /// sixth layer-1 mixer selects its weights by the markup summary × the tree node, the
 /// seventh by the position in the word × the tree node (the node itself: the other
 /// selectors see only its depth past depth 7); with more than five mixers, a second
@@ -627,14 +628,7 @@ impl MixParams {
             && (1..=1024).contains(&lr)
             && (1..=1023).contains(&limit)
             && APM_LOG.contains(&apm_log)
-            && (1..=if flags & FLAG_MIX2 != 0 && flags & FLAG_SEL != 0 {
-                N_SETS
-            } else if flags & FLAG_MIX2 != 0 {
-                N_SETS_MIX2
-            } else {
-                N_SETS_BASE
-            } as u32)
-                .contains(&mixers)
+            && (1..=p.max_mixers() as u32).contains(&mixers)
             && flags & !FLAGS_ALL == 0;
         if ok {
             Ok(p)
@@ -720,8 +714,9 @@ impl MixParams {
         }
     }
 
-    /// Inputs of the final mixer (the layer-1 mixers it can have).
-    fn final_inputs(self) -> usize {
+    /// The most layer-1 mixers these flags allow, which is also the final mixers' input
+    /// count: `N_SETS_BASE`, with `FLAG_MIX2` `N_SETS_MIX2`, with `FLAG_SEL` too `N_SETS`.
+    fn max_mixers(self) -> usize {
         if self.flags & FLAG_MIX2 != 0 && self.flags & FLAG_SEL != 0 {
             N_SETS
         } else if self.flags & FLAG_MIX2 != 0 {
@@ -777,7 +772,7 @@ impl MixParams {
             + on(FLAG_MATCH_CTX, 4)
             + on(FLAG_DIRECT, MAX_ORDERS as u64);
         let mixer = (n_in * self.layer1_sets() as u64
-            + (self.final_inputs() * (self.final_sets() + self.final2_sets())) as u64)
+            + (self.max_mixers() * (self.final_sets() + self.final2_sets())) as u64)
             * 4
             + on(FLAG_SSE, ((N_APMX + 5) * self.sse_sets() * 4) as u64);
         // APM entries: 33 bins of 2 bytes per context, or 17 with FLAG_SSE (which adds
@@ -971,7 +966,7 @@ impl Finder {
 }
 
 /// What a finder predicts for the current token.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct MatchIn {
     /// The expected token's rank, if the finder has a match.
     expected: Option<u32>,
@@ -983,7 +978,7 @@ struct MatchIn {
 
 /// The match inputs of a token, prepared when the token before it is learned (so that
 /// the first match-context blocks can be prefetched).
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct MatchPrep {
     /// What the short and the long finder predict.
     sm: MatchIn,
@@ -1343,13 +1338,13 @@ impl MixModel {
         let final_lr = if p.flags & FLAG_FINAL_MIX != 0 { 1 } else { 2 };
         let orders_len = orders.len();
         let mut final_mixer = Mixer::new(
-            p.final_inputs(),
+            p.max_mixers(),
             p.final_sets(),
             final_lr,
             65536 / p.mixers as i32,
         );
         let mut final2 = Mixer::new(
-            p.final_inputs(),
+            p.max_mixers(),
             p.final2_sets(),
             final_lr,
             65536 / p.mixers as i32,
@@ -1390,20 +1385,7 @@ impl MixModel {
             table_off: 0,
             table_shift: 64 - p.table_log,
             next_h: [0; MAX_ORDERS],
-            mprep: MatchPrep {
-                sm: MatchIn {
-                    expected: None,
-                    len_idx: 0,
-                    state: 0,
-                },
-                lm: MatchIn {
-                    expected: None,
-                    len_idx: 0,
-                    state: 0,
-                },
-                mctx: [0; 2],
-                mctx_e: 0,
-            },
+            mprep: MatchPrep::default(),
             mctx_next: [0; 2],
             order0: vec![Counter::HALF; 1 << nbits],
             novelty: vec![
@@ -1509,14 +1491,11 @@ impl MixModel {
                     (mk << 8 | (self.text & 255)).wrapping_mul(PHI)
                         ^ self.word.wrapping_mul(MIXC).rotate_left(17)
                 }
-                KIND_FIELD => match &self.markup {
-                    Some(mk) => {
-                        (mk.field() ^ (mk.small() as u64) << 8 ^ (self.text & 255))
-                            .wrapping_mul(PHI)
-                            ^ self.word.wrapping_mul(MIXC).rotate_left(17)
-                    }
-                    None => 0,
-                },
+                KIND_FIELD if self.markup.is_some() => {
+                    (field ^ small << 8 ^ (self.text & 255)).wrapping_mul(PHI)
+                        ^ self.word.wrapping_mul(MIXC).rotate_left(17)
+                }
+                KIND_FIELD => 0,
                 KIND_SPARSE_BYTES => self.text >> 8 & 0xffff,
                 KIND_SPARSE_BYTES2 => self.text >> 16 & 0xffff,
                 KIND_NEST_WORD => {
