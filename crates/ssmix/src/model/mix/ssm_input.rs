@@ -103,7 +103,7 @@ pub(super) const SIDE_ROWS: usize = 64 + 256 + 64;
 /// the time).
 #[inline]
 pub(super) fn side_codes(small: usize, code: u64, field: u64) -> [u16; SIDE_CODES] {
-    const PHI: u64 = 0x9E37_79B9_7F4A_7C15;
+    use super::PHI;
     [
         (small & 63) as u16,
         64 + (code.wrapping_mul(PHI) >> 56) as u16,

@@ -121,9 +121,10 @@ pub(super) fn layer_norm(x: &[f32], g: &[f32], b: &[f32], xhat: &mut [f32], u: &
     rstd
 }
 
-/// Runs the model on `token` (plus the rows of its `side` codes) from `state` (which it advances), records the activations as
-/// position `t` of `acts` and writes the head logits to `logits` (`V`) if given (training
-/// computes the logits of a whole chunk at once with [`crate::kernels::matvec_batch`]).
+/// Runs the model on `token` (plus the rows of its `side` codes) from `state` (which it
+/// advances), records the activations as position `t` of `acts` and writes the head
+/// logits to `logits` (`V`) if given (training computes the logits of a whole chunk at
+/// once with [`crate::kernels::matvec_batch`]).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn step(
     dm: &Dims,
