@@ -441,9 +441,21 @@ const FLAG_MIX2: u32 = 1 << 20;
 /// classes (−6), APM2's context with the selector (+34), the eighth mixer by the selector
 /// × `place` instead of the node (+23).
 const FLAG_SEL: u32 = 1 << 22;
+/// `flags` bit: a block of up to 2^b bytes gets a context table of up to 2^(b+3)
+/// buckets instead of 2^(b+2) (`MixParams::for_block`; never more than `table_log`), so
+/// blocks smaller than the level's table collide less. Every level sets it (version 7).
+/// enwik8_1M (2^20 bytes) at level 8: 2^22 buckets 204,869 bytes, 2^23 204,452 (2^24
+/// 204,334, 2^25 204,308: level 9's table stays at 2^23). The first 60 KB of enwik8 at
+/// levels 1 / 5 / 8: 17,961 → 17,950 / 16,474 → 16,432 / 16,331 → 16,231; 500 KB from
+/// enwik8_3M at level 5 / 8: 109,411 → 109,344 / 106,847 → 106,689; testdata/image.png
+/// 16,669 → 16,647 / 15,030 → 14,988 / 14,236 → 14,186, nginx_access.log ±1, source.c
+/// −1 … −8. It costs memory only where the table was capped (a block below 2^(table_log
+/// − 2) bytes): the level's bound (§7.6) does not change.
+const FLAG_ROOMY: u32 = 1 << 23;
 
 /// All valid `flags` bits.
 const FLAGS_ALL: u32 = FLAG_MORE_CTX
+    | FLAG_ROOMY
     | FLAG_SEL
     | FLAG_FIELD
     | FLAG_SSM_SIDE
@@ -550,9 +562,10 @@ impl MixParams {
             // level 8, +2% at level 9; testdata/image.png at level 8 14,986 → 15,074); bit
             // 21 (the markup state in the SSM's input) at 9; bit 22 (the number state as a
             // selector: an eighth layer-1 mixer, `mixers` 8, and the SSE mixer's sets) at 7–9.
+            // bit 23 (a roomier table for small blocks) at every level.
             flags: [
                 17, 3167, 3167, 3167, 126591, 126847, 6287359, 6287359, 8388607,
-            ][l],
+            ][l] | FLAG_ROOMY,
             ssm: ssm_input::level_config(level.clamp(1, 9)),
         }
     }
@@ -640,14 +653,16 @@ impl MixParams {
     /// The settings a block of `raw_len` bytes actually uses: tables no larger than the
     /// block can fill, so small inputs touch little memory. Both sides know `raw_len`
     /// (the block header), so this is deterministic. Inputs of 1 MiB and more keep the
-    /// level's sizes (a block of `2^b` bytes uses at most `2^(b+2)` buckets).
+    /// level's sizes (a block of `2^b` bytes uses at most `2^(b+2)` buckets, `2^(b+3)`
+    /// with `FLAG_ROOMY`).
     pub(crate) fn for_block(self, raw_len: usize) -> Self {
         let bits = usize::BITS - raw_len.max(1).saturating_sub(1).leading_zeros();
         let fit = |log: u32, want: u32, range: std::ops::RangeInclusive<u32>| {
             log.min(want.max(*range.start()))
         };
+        let table_room = if self.flags & FLAG_ROOMY != 0 { 3 } else { 2 };
         MixParams {
-            table_log: fit(self.table_log, bits + 2, TABLE_LOG),
+            table_log: fit(self.table_log, bits + table_room, TABLE_LOG),
             match_log: if self.match_log == 0 {
                 0
             } else {
@@ -825,18 +840,27 @@ pub(crate) const SSM_MIN_CONTENT: u64 = 32 << 10;
 /// The `flags` bits that format version 6 added (19–22); version-5 standard lists never
 /// set them.
 const FLAGS_SINCE_V6: u32 = !((1 << 19) - 1);
+/// The `flags` bits that format version 7 added (23 …); version-6 standard lists never
+/// set them.
+const FLAGS_SINCE_V7: u32 = !((1 << 23) - 1);
 /// The most layer-1 mixers of a version-5 list (`FLAG_MIX2` allows more).
 const MIXERS_V5: u32 = 5;
 
-/// Turns a current standard list into the version-5 list of the same level
-/// (`container/format.rs: standard_params`): version 6 added `flags` bits 19–22 and, with
-/// bits 20 and 22, more mixers at levels 7–9; the other settings are those of version 5.
-pub(crate) fn to_version5_list(params: &mut [u32]) {
+/// Turns a current standard list into the list of the same level in format `version`
+/// (`container/format.rs: standard_params`): version 7 added `flags` bit 23 at every
+/// level; version 6 added bits 19–22 and, with bits 20 and 22, more mixers at levels 7–9;
+/// the other settings are those of version 5.
+pub(crate) fn to_version_list(version: u8, params: &mut [u32]) {
+    let (since, mixers_cap) = match version {
+        ..=5 => (FLAGS_SINCE_V6, MIXERS_V5),
+        6 => (FLAGS_SINCE_V7, u32::MAX),
+        _ => return,
+    };
     if let Some(flags) = params.get_mut(N_BASE_PARAMS - 1) {
-        *flags &= !FLAGS_SINCE_V6;
+        *flags &= !since;
     }
     if let Some(mixers) = params.get_mut(N_BASE_PARAMS - 2) {
-        *mixers = (*mixers).min(MIXERS_V5);
+        *mixers = (*mixers).min(mixers_cap);
     }
 }
 
