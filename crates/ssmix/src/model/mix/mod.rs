@@ -488,6 +488,7 @@ impl MixParams {
     /// The default settings for a level in `1..=9`.
     pub(crate) fn for_level(level: u8) -> Self {
         let l = usize::from(level.clamp(1, 9)) - 1;
+        let level_is_9 = l == 8;
         // Bits 1..=8: token orders; 8 + k: the last k bytes; 17..=27: the current word,
         // the word bigram, the two sparse token contexts, the word trigram, the indirect,
         // column, shape, word-and-shape, skipping-bigram and previous-word contexts.
@@ -543,8 +544,11 @@ impl MixParams {
             // → 214,074 bytes, level 9 213,224 → 213,331 with rate 5 and limit 40), and
             // `FLAG_SSE`'s extra APMs make 2^20 contexts cost ~430 MiB, so the rate, the
             // limit and the APM sizes stay.
-            lr: 6,
-            limit: 255,
+            // Level 9 (with the SSM input) learns its mixers at rate 5 with counter limit
+            // 511 (version 7; enwik8_1M 204,034 → 203,952 bytes, enwik8_3M 589,712 →
+            // 589,505; rate 5 alone 203,970, rate 4 203,984, limit 511 alone 204,016).
+            lr: if level_is_9 { 5 } else { 6 },
+            limit: if level_is_9 { 511 } else { 255 },
             apm_log: [16, 16, 16, 16, 16, 16, 16, 18, 18][l],
             mixers: [1, 2, 3, 3, 5, 5, 8, 8, 8][l],
             // Bits 10 and 11 (text mixers, final mix), enwik8_1M: level 2 227,066 →
@@ -848,14 +852,19 @@ const MIXERS_V5: u32 = 5;
 
 /// Turns a current standard list into the list of the same level in format `version`
 /// (`container/format.rs: standard_params`): version 7 added `flags` bit 23 at every
-/// level; version 6 added bits 19–22 and, with bits 20 and 22, more mixers at levels 7–9;
-/// the other settings are those of version 5.
+/// level and level 9's (the list with the SSM input) mixer rate 5 and counter limit 511;
+/// version 6 added bits 19–22 and, with bits 20 and 22, more mixers at levels 7–9; the
+/// other settings are those of version 5.
 pub(crate) fn to_version_list(version: u8, params: &mut [u32]) {
     let (since, mixers_cap) = match version {
         ..=5 => (FLAGS_SINCE_V6, MIXERS_V5),
         6 => (FLAGS_SINCE_V7, u32::MAX),
         _ => return,
     };
+    if params.len() > N_BASE_PARAMS {
+        params[5] = 6;
+        params[6] = 255;
+    }
     if let Some(flags) = params.get_mut(N_BASE_PARAMS - 1) {
         *flags &= !since;
     }
@@ -882,6 +891,11 @@ pub(crate) fn for_content_size(params: &[u32], size: u64) -> Vec<u32> {
         return MixParams::for_level(2).to_list();
     }
     if size < SSM_MIN_CONTENT {
+        // Level 9 without its SSM input is level 8 (a one-byte standard list in the
+        // header; level 9's own mixer rate and counter limit are tuned with the SSM).
+        if params == MixParams::for_level(9).to_list() {
+            return MixParams::for_level(8).to_list();
+        }
         return without_ssm(params);
     }
     params.to_vec()
