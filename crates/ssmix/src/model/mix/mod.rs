@@ -448,14 +448,16 @@ const FLAG_SEL: u32 = 1 << 22;
 /// class, the word position, the token's last follower, the run model's prediction, the
 /// byte classes), in 2,192 more rows of the SSM's side embedding. Like the markup
 /// codes, state the SSM would not learn by itself. enwik8_1M level 9 (modelrt,
-/// SSMIX_NODECODE): 204,446 → 204,0xx bytes alone, with `FLAG_SSM_WEIGHT` 203,735 (see
-/// `ssm_input::ModelCodes::codes` for each code's share).
+/// SSMIX_NODECODE): 204,446 → 203,883 bytes, with `FLAG_SSM_WEIGHT` 203,735; enwik8_3M
+/// with both: 589,712 → 588,047; both cost +13% instructions at level 9 (callgrind,
+/// first 100 KB) and +11% user time (`ssmix -9`, enwik8_1M: 32.4 → 36.0 s, loaded
+/// machine). See `ssm_input::ModelCodes::codes` for each code's share.
 const FLAG_SSM_SIDE2: u32 = 1 << 24;
 /// `flags` bit (with the SSM input): the SSM's training loss weights each target token
 /// by the whole model's error on it (`ssm_input::loss_weight`), so that the SSM learns
 /// what the context model does not know (the mixer needs it least where the context
-/// model is sure). enwik8_1M level 9 (modelrt): with `FLAG_SSM_SIDE2` (four of its
-/// codes) 203,989 → 203,832 bytes. Tried and left out (first 300 KB, level 9, 66,245
+/// model is sure). enwik8_1M level 9 (modelrt): 204,446 → 204,241 bytes, with
+/// `FLAG_SSM_SIDE2` 203,883 → 203,735 (with four of its codes 203,989 → 203,832). Tried and left out (first 300 KB, level 9, 66,245
 /// bytes without either flag): a final head per node on the SSM's hidden vector and
 /// the final mixer's logit as an SSE-mixer input +5 bytes (replacing the logit +123 at
 /// the slowest rate tried), the tree head with the order-1, -2 and -4 and first
