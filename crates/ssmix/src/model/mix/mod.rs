@@ -457,12 +457,13 @@ const FLAG_SSM_SIDE2: u32 = 1 << 24;
 /// by the whole model's error on it (`ssm_input::loss_weight`), so that the SSM learns
 /// what the context model does not know (the mixer needs it least where the context
 /// model is sure). enwik8_1M level 9 (modelrt): 204,446 → 204,241 bytes, with
-/// `FLAG_SSM_SIDE2` 203,883 → 203,735 (with four of its codes 203,989 → 203,832). Tried and left out (first 300 KB, level 9, 66,245
-/// bytes without either flag): a final head per node on the SSM's hidden vector and
-/// the final mixer's logit as an SSE-mixer input +5 bytes (replacing the logit +123 at
-/// the slowest rate tried), the tree head with the order-1, -2 and -4 and first
-/// match-context stretches as features +6, the first layer-1 mixer's sets also by the
-/// SSM's top probability (4 classes) −26 (enwik8_1M with both flags −13).
+/// `FLAG_SSM_SIDE2` 203,883 → 203,735 (with four of its codes 203,989 → 203,832); SSM
+/// rate 0.0025 / 0.004 with both flags +4 / +80 bytes. Tried and left out (first 300
+/// KB, level 9, 66,245 bytes without either flag): a final head per node on the SSM's
+/// hidden vector and the final mixer's logit as an SSE-mixer input +5 bytes (replacing
+/// the logit +123 at the slowest rate tried), the tree head with the order-1, -2 and -4
+/// and first match-context stretches as features +6, the first layer-1 mixer's sets
+/// also by the SSM's top probability (4 classes) −26 (enwik8_1M with both flags −13).
 const FLAG_SSM_WEIGHT: u32 = 1 << 25;
 
 /// All valid `flags` bits.
@@ -2002,6 +2003,7 @@ impl TokenModel for MixModel {
         let use_sse = self.p.flags & FLAG_SSE != 0;
         let ssm_tree = self.ssm_tree;
         // FLAG_SSM_WEIGHT: the model's probability of the token (its coded bits').
+        let ssm_weight = self.ssm_weight;
         let mut p_tok = 1.0f32;
         // The token-level parts of the extra APMs' contexts (FLAG_SSE).
         let sse_ctx = if use_sse {
@@ -2304,8 +2306,10 @@ impl TokenModel for MixModel {
                 (p as u32).clamp(P16_EDGE as u32, 65536 - P16_EDGE as u32)
             };
             let bit = coder.code_bit((token >> rem) & 1 == 1, p16)?;
-            // (f32 products of exact values: p16 < 2^16; may underflow to 0, harmlessly.)
-            p_tok *= (if bit { p16 } else { 65536 - p16 }) as f32 * (1.0 / 65536.0);
+            if ssm_weight {
+                // f32 products of exact values (p16 < 2^16); may underflow to 0, harmlessly.
+                p_tok *= (if bit { p16 } else { 65536 - p16 }) as f32 * (1.0 / 65536.0);
+            }
             if group_end {
                 self.prefetch_next_group(node << 1 | u32::from(bit), use_mctx);
             }

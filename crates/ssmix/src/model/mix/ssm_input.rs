@@ -145,8 +145,9 @@ impl ModelCodes {
     /// length class 66,246, the word position 66,209, the follower 66,230, the run rank
     /// 66,229, the byte classes 66,217; all eight 66,144. On enwik8_1M (with
     /// `FLAG_SSM_WEIGHT`): the selector, expected rank, word position and byte classes
-    /// 203,832 bytes, all but the length class 203,763, all eight 203,735. The three
-    /// predicted tokens sharing one table of 512 rows: +19 bytes on 300 KB.
+    /// 203,832 bytes, all but the length class 203,763, all eight 203,735. Left out: the
+    /// three predicted tokens sharing one table of 512 rows (+19 bytes on 300 KB), the
+    /// long finder's expected rank as a ninth code (enwik8_1M −31 for 512 rows more).
     #[inline]
     pub(super) fn codes(&self, c: &mut [u16; SIDE_CODES]) {
         let base = SIDE_ROWS as u16;
