@@ -453,9 +453,35 @@ const FLAG_SEL: u32 = 1 << 22;
 /// − 2) bytes): the level's bound (§7.6) does not change.
 const FLAG_ROOMY: u32 = 1 << 23;
 
+/// `flags` bit (with the SSM input and `FLAG_SSM_SIDE`): eight more side codes for the
+/// SSM, from what the context model knows after a token (`ssm_input::ModelCodes`: the
+/// number/bracket selector, the byte above, the match's expected token and length
+/// class, the word position, the token's last follower, the run model's prediction, the
+/// byte classes), in 2,192 more rows of the SSM's side embedding. Like the markup
+/// codes, state the SSM would not learn by itself. enwik8_1M level 9 (modelrt,
+/// SSMIX_NODECODE): 204,446 → 203,883 bytes, with `FLAG_SSM_WEIGHT` 203,735; enwik8_3M
+/// with both: 589,712 → 588,047; both cost +13% instructions at level 9 (callgrind,
+/// first 100 KB) and +11% user time (`ssmix -9`, enwik8_1M: 32.4 → 36.0 s, loaded
+/// machine). See `ssm_input::ModelCodes::codes` for each code's share.
+const FLAG_SSM_SIDE2: u32 = 1 << 24;
+/// `flags` bit (with the SSM input): the SSM's training loss weights each target token
+/// by the whole model's error on it (`ssm_input::loss_weight`), so that the SSM learns
+/// what the context model does not know (the mixer needs it least where the context
+/// model is sure). enwik8_1M level 9 (modelrt): 204,446 → 204,241 bytes, with
+/// `FLAG_SSM_SIDE2` 203,883 → 203,735 (with four of its codes 203,989 → 203,832); SSM
+/// rate 0.0025 / 0.004 with both flags +4 / +80 bytes. Tried and left out (first 300
+/// KB, level 9, 66,245 bytes without either flag): a final head per node on the SSM's
+/// hidden vector and the final mixer's logit as an SSE-mixer input +5 bytes (replacing
+/// the logit +123 at the slowest rate tried), the tree head with the order-1, -2 and -4
+/// and first match-context stretches as features +6, the first layer-1 mixer's sets
+/// also by the SSM's top probability (4 classes) −26 (enwik8_1M with both flags −13).
+const FLAG_SSM_WEIGHT: u32 = 1 << 25;
+
 /// All valid `flags` bits.
 const FLAGS_ALL: u32 = FLAG_MORE_CTX
     | FLAG_ROOMY
+    | FLAG_SSM_SIDE2
+    | FLAG_SSM_WEIGHT
     | FLAG_SEL
     | FLAG_FIELD
     | FLAG_SSM_SIDE
@@ -565,11 +591,14 @@ impl MixParams {
             // level 9 207,641 → 206,206; enwik8_3M level 8 601,178 → 596,291; +13% CPU at
             // level 8, +2% at level 9; testdata/image.png at level 8 14,986 → 15,074); bit
             // 21 (the markup state in the SSM's input) at 9; bit 22 (the number state as a
-            // selector: an eighth layer-1 mixer, `mixers` 8, and the SSE mixer's sets) at 7–9.
-            // bit 23 (a roomier table for small blocks) at every level.
+            // selector: an eighth layer-1 mixer, `mixers` 8, and the SSE mixer's sets) at 7–9;
+            // bits 24 and 25 (the context model's side codes for the SSM, its loss weighted
+            // by the model's error) at 9; bit 23 (a roomier table for small blocks) at every
+            // level.
             flags: [
-                17, 3167, 3167, 3167, 126591, 126847, 6287359, 6287359, 8388607,
-            ][l] | FLAG_ROOMY,
+                17, 3167, 3167, 3167, 126591, 126847, 6287359, 6287359, 58720255,
+            ][l]
+                | FLAG_ROOMY,
             ssm: ssm_input::level_config(level.clamp(1, 9)),
         }
     }
@@ -817,9 +846,9 @@ impl MixParams {
         let tables = tables + vocab as u64 * 12;
         let ssm = self.ssm.map_or(0, |s| {
             // Every layer-1 weight set has one more weight, two with the tree head.
-            let tree = self.flags & FLAG_SSM_TREE != 0;
-            let side = self.flags & FLAG_SSM_SIDE != 0;
-            ssm_input::memory(&s, tree, side)
+            let parts = self.ssm_parts();
+            let tree = parts.tree;
+            ssm_input::memory(&s, parts)
                 + (self.layer1_sets() * 4 * (1 + usize::from(tree))) as u64
                 + SSM_INPUT_BYTES
         });
@@ -834,6 +863,20 @@ impl MixParams {
             + ssm
             + on(FLAG_MORE_CTX, std::mem::size_of::<MoreText>() as u64)
             + std::mem::size_of::<MixModel>() as u64
+    }
+}
+
+impl MixParams {
+    /// The SSM input's optional parts by `flags` (`FLAG_SSM_SIDE2` only with
+    /// `FLAG_SSM_SIDE`).
+    fn ssm_parts(&self) -> ssm_input::Parts {
+        let side = self.flags & FLAG_SSM_SIDE != 0;
+        ssm_input::Parts {
+            tree: self.flags & FLAG_SSM_TREE != 0,
+            side,
+            side2: side && self.flags & FLAG_SSM_SIDE2 != 0,
+            weight: self.flags & FLAG_SSM_WEIGHT != 0,
+        }
     }
 }
 
@@ -907,7 +950,7 @@ pub(crate) fn without_ssm(params: &[u32]) -> Vec<u32> {
     // The tree head is part of the SSM input; clearing its bit changes nothing else and
     // keeps level 9's list equal to level 8's (a one-byte standard list in the header).
     if let Some(flags) = list.get_mut(N_BASE_PARAMS - 1) {
-        *flags &= !(FLAG_SSM_TREE | FLAG_SSM_SIDE);
+        *flags &= !(FLAG_SSM_TREE | FLAG_SSM_SIDE | FLAG_SSM_SIDE2 | FLAG_SSM_WEIGHT);
     }
     list
 }
@@ -1197,8 +1240,11 @@ pub(crate) struct MixModel {
     ssm: Option<Box<SsmInput>>,
     /// The SSM input has its tree head (`FLAG_SSM_TREE`).
     ssm_tree: bool,
-    /// The SSM input takes side codes (`FLAG_SSM_SIDE`).
+    /// The SSM input takes side codes (`FLAG_SSM_SIDE`), the context model's too
+    /// (`FLAG_SSM_SIDE2`), and weights its loss (`FLAG_SSM_WEIGHT`).
     ssm_side: bool,
+    ssm_side2: bool,
+    ssm_weight: bool,
     /// The last tokens, most recent first.
     history: [u32; MAX_ORDER_LEN as usize],
     /// Context hashes of the orders for the current token.
@@ -1361,12 +1407,7 @@ impl MixModel {
             + usize::from(p.flags & FLAG_RUNS != 0);
         let ctx_maps = p.flags & FLAG_CTX_MAPS != 0;
         let ssm = match &p.ssm {
-            Some(s) => Some(Box::new(SsmInput::new(
-                s,
-                vocab,
-                ssm_tree,
-                p.flags & FLAG_SSM_SIDE != 0,
-            )?)),
+            Some(s) => Some(Box::new(SsmInput::new(s, vocab, p.ssm_parts())?)),
             None => None,
         };
         let matcher = Matcher::new(&p, &init_counters);
@@ -1446,6 +1487,8 @@ impl MixModel {
             ssm,
             ssm_tree,
             ssm_side: p.ssm.is_some() && p.flags & FLAG_SSM_SIDE != 0,
+            ssm_side2: p.ssm.is_some() && p.ssm_parts().side2,
+            ssm_weight: p.ssm.is_some() && p.flags & FLAG_SSM_WEIGHT != 0,
             lg,
             history: [0; MAX_ORDER_LEN as usize],
             ctx_hash: [0; MAX_ORDERS],
@@ -1623,6 +1666,41 @@ impl MixModel {
 }
 
 impl MixModel {
+    /// `FLAG_SSM_SIDE2`'s codes after token `t` (all its state updated; the runs of
+    /// the next token are read here, the same values `code` reads again).
+    fn model_codes(&mut self, t: Token) -> ssm_input::ModelCodes {
+        self.read_runs();
+        // The longest token context (they come first, shortest first) with a run of 2+.
+        let n_tok = self
+            .orders
+            .iter()
+            .take_while(|&&o| o <= MAX_ORDER_LEN)
+            .count();
+        let run = (0..n_tok)
+            .rev()
+            .find(|&i| self.run_class[i] > 1)
+            .map(|i| self.run_rank[i]);
+        let (selector, above) = self
+            .more
+            .as_ref()
+            .map_or((0, 0), |m| (m.selector(), m.above(COLUMN_CAP as usize)));
+        let MatchPrep { sm, lm, .. } = self.mprep;
+        ssm_input::ModelCodes {
+            selector,
+            above: (above >> 8) as u8,
+            expected: sm.expected,
+            len_class: sm.len_idx.min(15) + if lm.expected.is_some() { 16 } else { 0 },
+            word_pos: if self.word_len > 0 {
+                3 + self.word_len.min(12) as usize
+            } else {
+                (self.shape & 3) as usize
+            },
+            follower: self.followers[t as usize] & 0xffff,
+            run,
+            shape: self.shape,
+        }
+    }
+
     /// Reads the orders' run entries (`run_idx`, hashed and prefetched when the last
     /// token was learned; as late as possible, so that they have arrived). Before the
     /// first token every entry is 0, which is run class 0 and rank 0, the initial state.
@@ -1963,6 +2041,9 @@ impl TokenModel for MixModel {
         };
         let use_sse = self.p.flags & FLAG_SSE != 0;
         let ssm_tree = self.ssm_tree;
+        // FLAG_SSM_WEIGHT: the model's probability of the token (its coded bits').
+        let ssm_weight = self.ssm_weight;
+        let mut p_tok = 1.0f32;
         // The token-level parts of the extra APMs' contexts (FLAG_SSE).
         let sse_ctx = if use_sse {
             let shape = u64::from(self.shape & 0xffff) << 8 | (self.text & 255);
@@ -2264,6 +2345,10 @@ impl TokenModel for MixModel {
                 (p as u32).clamp(P16_EDGE as u32, 65536 - P16_EDGE as u32)
             };
             let bit = coder.code_bit((token >> rem) & 1 == 1, p16)?;
+            if ssm_weight {
+                // f32 products of exact values (p16 < 2^16); may underflow to 0, harmlessly.
+                p_tok *= (if bit { p16 } else { 65536 - p16 }) as f32 * (1.0 / 65536.0);
+            }
             if group_end {
                 self.prefetch_next_group(node << 1 | u32::from(bit), use_mctx);
             }
@@ -2423,13 +2508,19 @@ impl TokenModel for MixModel {
         // (The run entries are read at the start of the next token, `read_runs`.)
         self.matcher.update(t);
         self.prepare_match();
-        if let Some(s) = &mut self.ssm {
+        if self.ssm.is_some() {
             // FLAG_SSM_SIDE: the markup state after the token.
-            let side = match &self.markup {
+            let mut side = match &self.markup {
                 Some(m) if self.ssm_side => ssm_input::side_codes(m.small(), m.code(), m.field()),
                 _ => [SIDE_NONE; SIDE_CODES],
             };
-            s.observe(t, side);
+            if self.ssm_side2 {
+                self.model_codes(t).codes(&mut side);
+            }
+            let w = self.ssm_weight.then(|| ssm_input::loss_weight(p_tok));
+            if let Some(s) = &mut self.ssm {
+                s.observe(t, side, w);
+            }
         }
         Ok(t)
     }

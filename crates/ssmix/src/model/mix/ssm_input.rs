@@ -21,7 +21,7 @@
 use crate::detmath;
 use crate::error::{Result, corrupt};
 use crate::kernels;
-use crate::model::ssm::{GradMode, N_PARAMS, SIDE_CODES, Ssm, SsmConfig};
+use crate::model::ssm::{GradMode, N_PARAMS, SIDE_CODES, SIDE_NONE, Ssm, SsmConfig};
 use crate::tokenizer::Token;
 
 /// Largest vocabulary the SSM input accepts: its cost and memory grow with `V·d_model`
@@ -104,11 +104,81 @@ pub(super) const SIDE_ROWS: usize = 64 + 256 + 64;
 #[inline]
 pub(super) fn side_codes(small: usize, code: u64, field: u64) -> [u16; SIDE_CODES] {
     use super::PHI;
-    [
-        (small & 63) as u16,
-        64 + (code.wrapping_mul(PHI) >> 56) as u16,
-        320 + (field.wrapping_mul(PHI) >> 58) as u16,
-    ]
+    let mut c = [SIDE_NONE; SIDE_CODES];
+    c[0] = (small & 63) as u16;
+    c[1] = 64 + (code.wrapping_mul(PHI) >> 56) as u16;
+    c[2] = 320 + (field.wrapping_mul(PHI) >> 58) as u16;
+    c
+}
+
+/// Side-code rows `FLAG_SSM_SIDE2` adds after [`SIDE_ROWS`] (see [`ModelCodes`]).
+pub(super) const SIDE_ROWS_MORE: usize = 64 + 256 + 512 + 32 + 16 + 512 + 512 + 64;
+
+/// What the context model knows after a token, as `FLAG_SSM_SIDE2`'s side codes (slots
+/// `3..11`; see [`ModelCodes::codes`]). Ranks and tokens are below 512 with the
+/// encoder's vocabulary budget; larger ones share rows (taken mod 512).
+pub(super) struct ModelCodes {
+    /// `MoreText::selector` (number and bracket state, 64 values).
+    pub(super) selector: usize,
+    /// The byte above the next one (`MoreText::above`'s middle byte).
+    pub(super) above: u8,
+    /// The short match finder's expected rank, if it has a match.
+    pub(super) expected: Option<u32>,
+    /// The short finder's length class (`min(len_idx, 15)`), plus 16 if the long finder
+    /// has a match.
+    pub(super) len_class: usize,
+    /// The position in the word (as the word-position mixer's selector, 16 values).
+    pub(super) word_pos: usize,
+    /// The token that followed this token the last time.
+    pub(super) follower: u32,
+    /// The rank the longest token context with a run of at least 2 predicts, if any.
+    pub(super) run: Option<u32>,
+    /// The classes of the last three bytes (6 bits).
+    pub(super) shape: u32,
+}
+
+impl ModelCodes {
+    /// Writes the codes into `c[3..]` (rows after [`SIDE_ROWS`], each code its own rows).
+    ///
+    /// First 300 KB of enwik8 at level 9 (modelrt, 66,245 bytes without; each code
+    /// alone): the selector 66,214, the byte above 66,235, the expected rank 66,196, the
+    /// length class 66,246, the word position 66,209, the follower 66,230, the run rank
+    /// 66,229, the byte classes 66,217; all eight 66,144. On enwik8_1M (with
+    /// `FLAG_SSM_WEIGHT`): the selector, expected rank, word position and byte classes
+    /// 203,832 bytes, all but the length class 203,763, all eight 203,735. Left out: the
+    /// three predicted tokens sharing one table of 512 rows (+19 bytes on 300 KB), the
+    /// long finder's expected rank as a ninth code (enwik8_1M −31 for 512 rows more).
+    #[inline]
+    pub(super) fn codes(&self, c: &mut [u16; SIDE_CODES]) {
+        let base = SIDE_ROWS as u16;
+        c[3] = base + (self.selector & 63) as u16;
+        c[4] = base + 64 + u16::from(self.above);
+        c[5] = self
+            .expected
+            .map_or(SIDE_NONE, |e| base + 320 + (e & 511) as u16);
+        c[6] = base + 832 + (self.len_class & 31) as u16;
+        c[7] = base + 864 + (self.word_pos & 15) as u16;
+        c[8] = base + 880 + (self.follower & 511) as u16;
+        c[9] = self
+            .run
+            .map_or(SIDE_NONE, |r| base + 1392 + (r & 511) as u16);
+        c[10] = base + 1904 + (self.shape & 63) as u16;
+    }
+}
+
+/// The weight of a token as a target in the SSM's training loss with `FLAG_SSM_WEIGHT`,
+/// given the whole model's probability `p` of it (the product of its coded bits'
+/// probabilities): `0.1 + 0.9·(1 − p)`, so the SSM learns most where the context
+/// model is wrong.
+///
+/// First 300 KB of enwik8 at level 9 (modelrt, 66,245 bytes without): floors 0.02
+/// 66,189, 0.1 66,186, 0.3 66,196; `(1 − p)²` (floor 0.1) 66,187; the token's cost in
+/// bits / 16 (capped at 1, floor 0.1) 66,203. With `FLAG_SSM_SIDE2` (four codes): floor
+/// 0.05 66,117, 0.1 66,123, 0.2 66,135 (66,152 without). enwik8_1M with the four codes:
+/// 203,989 → 203,832 bytes.
+#[inline]
+pub(super) fn loss_weight(p: f32) -> f32 {
+    0.1 + 0.9 * (1.0 - p)
 }
 
 /// Validates a stored SSM setting list.
@@ -116,9 +186,28 @@ pub(crate) fn parse(list: &SsmList) -> Result<SsmConfig> {
     SsmConfig::from_params(list)
 }
 
+/// The optional parts of the SSM input (`flags` bits).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Parts {
+    /// `FLAG_SSM_TREE`: the tree head.
+    pub(crate) tree: bool,
+    /// `FLAG_SSM_SIDE`: the markup side codes.
+    pub(crate) side: bool,
+    /// `FLAG_SSM_SIDE2` (with `side`): the context model's side codes.
+    pub(crate) side2: bool,
+    /// `FLAG_SSM_WEIGHT`: the loss weighted by the model's error.
+    pub(crate) weight: bool,
+}
+
 /// Upper bound on the bytes the SSM input allocates (vocabulary at most `SSM_MAX_VOCAB`),
-/// with the tree head if `tree` and the side codes if `side`.
-pub(crate) fn memory(list: &SsmList, tree: bool, side: bool) -> u64 {
+/// with the optional `parts`.
+pub(crate) fn memory(list: &SsmList, parts: Parts) -> u64 {
+    let Parts {
+        tree,
+        side,
+        side2,
+        weight,
+    } = parts;
     parse(list).map_or(0, |cfg| {
         let head = if tree {
             TreeHead::memory(cfg.d_model, tree_nodes(SSM_MAX_VOCAB))
@@ -126,12 +215,15 @@ pub(crate) fn memory(list: &SsmList, tree: bool, side: bool) -> u64 {
             0
         };
         // Weights, gradients and Adam's two moments per side row, and the chunk's codes.
+        let rows = SIDE_ROWS + if side2 { SIDE_ROWS_MORE } else { 0 };
         let side = if side {
-            16 * (SIDE_ROWS * cfg.d_model) as u64 + 2 * (SIDE_CODES * cfg.chunk) as u64
+            16 * (rows * cfg.d_model) as u64 + 2 * (SIDE_CODES * cfg.chunk) as u64
         } else {
             0
         };
-        cfg.memory_estimate(SSM_MAX_VOCAB) + 8 * SSM_MAX_VOCAB as u64 + 64 + head + side
+        // The chunk's loss weights.
+        let weight = if weight { 4 * cfg.chunk as u64 } else { 0 };
+        cfg.memory_estimate(SSM_MAX_VOCAB) + 8 * SSM_MAX_VOCAB as u64 + 64 + head + side + weight
     })
 }
 
@@ -191,8 +283,12 @@ pub(super) struct SsmInput {
 
 impl SsmInput {
     /// A fresh SSM input for `vocab` tokens (error if `vocab > SSM_MAX_VOCAB`), with the
-    /// tree head if `tree`, with side codes ([`SIDE_ROWS`]) if `side`.
-    pub(super) fn new(list: &SsmList, vocab: usize, tree: bool, side: bool) -> Result<Self> {
+    /// tree head if `parts.tree`, with side codes ([`SIDE_ROWS`], and
+    /// [`SIDE_ROWS_MORE`] with `parts.side2`) if `parts.side`.
+    pub(super) fn new(list: &SsmList, vocab: usize, parts: Parts) -> Result<Self> {
+        let Parts {
+            tree, side, side2, ..
+        } = parts;
         let cfg = parse(list)?;
         if vocab == 0 || vocab > SSM_MAX_VOCAB {
             return Err(corrupt(
@@ -202,7 +298,15 @@ impl SsmInput {
         let nodes = if tree { tree_nodes(vocab) } else { 0 };
         let d = cfg.d_model;
         Ok(SsmInput {
-            ssm: Ssm::with_side(cfg, vocab, if side { SIDE_ROWS } else { 0 }),
+            ssm: Ssm::with_side(
+                cfg,
+                vocab,
+                match (side, side2) {
+                    (false, _) => 0,
+                    (true, false) => SIDE_ROWS,
+                    (true, true) => SIDE_ROWS + SIDE_ROWS_MORE,
+                },
+            ),
             cum: vec![0; vocab + 1],
             tree: TreeHead::new(d, nodes),
         })
@@ -265,9 +369,10 @@ impl SsmInput {
         round_clamp(256.0 * detmath::ln(s1 as f32 / s0 as f32))
     }
 
-    /// Learns the coded token, with its side codes (ignored without side rows).
-    pub(super) fn observe(&mut self, t: Token, side: [u16; SIDE_CODES]) {
-        self.ssm.observe_with(t, side);
+    /// Learns the coded token, with its side codes (ignored without side rows) and its
+    /// weight in the loss as a target (`FLAG_SSM_WEIGHT`; `None` for all tokens without).
+    pub(super) fn observe(&mut self, t: Token, side: [u16; SIDE_CODES], weight: Option<f32>) {
+        self.ssm.observe_weighted(t, side, weight);
     }
 }
 
@@ -290,9 +395,16 @@ mod tests {
     use super::super::tests::{round_trip, small_params};
     use super::super::{MixModel, MixParams};
     use super::*;
-    use crate::model::ssm::SIDE_NONE;
     use crate::testutil::splitmix;
     use crate::tokenizer::MAX_VOCAB;
+
+    fn parts(tree: bool, side: bool) -> Parts {
+        Parts {
+            tree,
+            side,
+            ..Parts::default()
+        }
+    }
 
     fn small_list() -> SsmList {
         let mut cfg = SsmConfig::reference();
@@ -314,11 +426,11 @@ mod tests {
     #[test]
     fn prefix_sums_match_the_softmax() {
         let v = 300;
-        let mut s = SsmInput::new(&small_list(), v, false, false).unwrap();
+        let mut s = SsmInput::new(&small_list(), v, parts(false, false)).unwrap();
         let mut seed = 11;
         for _ in 0..100 {
             let t = (splitmix(&mut seed) % v as u64) as Token;
-            s.observe(t, [SIDE_NONE; SIDE_CODES]);
+            s.observe(t, [SIDE_NONE; SIDE_CODES], None);
         }
         let ident: Vec<Token> = (0..v as Token).collect();
         let reversed: Vec<Token> = ident.iter().rev().copied().collect();
@@ -349,19 +461,19 @@ mod tests {
     fn uniform_before_the_first_token_and_deterministic() {
         let v = 10;
         let ident: Vec<Token> = (0..v as Token).collect();
-        let mut a = SsmInput::new(&small_list(), v, false, false).unwrap();
+        let mut a = SsmInput::new(&small_list(), v, parts(false, false)).unwrap();
         a.prepare(&ident);
         // Uniform: 2 ids against 3 ids.
         let want = (256.0 * (1.5f64).ln()).round() as i32;
         assert!((a.stretch(0, 2, 5) - want).abs() <= 1);
         assert_eq!(a.stretch(0, 5, 10), 0);
-        let mut b = SsmInput::new(&small_list(), v, false, false).unwrap();
+        let mut b = SsmInput::new(&small_list(), v, parts(false, false)).unwrap();
         let mut seed = 5;
         let mut seen = std::collections::HashSet::new();
         for _ in 0..200 {
             let t = (splitmix(&mut seed) % 3) as Token;
-            a.observe(t, [SIDE_NONE; SIDE_CODES]);
-            b.observe(t, [SIDE_NONE; SIDE_CODES]);
+            a.observe(t, [SIDE_NONE; SIDE_CODES], None);
+            b.observe(t, [SIDE_NONE; SIDE_CODES], None);
             a.prepare(&ident);
             b.prepare(&ident);
             assert_eq!(a.cum, b.cum);
@@ -375,15 +487,21 @@ mod tests {
     #[test]
     fn rejects_bad_settings_and_vocabularies() {
         let good = small_list();
-        assert!(SsmInput::new(&good, SSM_MAX_VOCAB, false, false).is_ok());
-        assert!(SsmInput::new(&good, SSM_MAX_VOCAB + 1, true, true).is_err());
-        assert!(SsmInput::new(&good, 0, true, true).is_err());
+        assert!(SsmInput::new(&good, SSM_MAX_VOCAB, parts(false, false)).is_ok());
+        assert!(SsmInput::new(&good, SSM_MAX_VOCAB + 1, parts(true, true)).is_err());
+        assert!(SsmInput::new(&good, 0, parts(true, true)).is_err());
         let mut bad = good;
         bad[0] = 0;
-        assert!(SsmInput::new(&bad, 256, true, true).is_err());
-        assert_eq!(memory(&bad, true, true), 0);
-        assert!(memory(&good, true, false) > memory(&good, false, false));
-        assert!(memory(&good, false, false) > 0);
+        assert!(SsmInput::new(&bad, 256, parts(true, true)).is_err());
+        assert_eq!(memory(&bad, parts(true, true)), 0);
+        assert!(memory(&good, parts(true, false)) > memory(&good, parts(false, false)));
+        assert!(memory(&good, parts(false, false)) > 0);
+        let all = Parts {
+            side2: true,
+            weight: true,
+            ..parts(true, true)
+        };
+        assert!(memory(&good, all) > memory(&good, parts(true, true)));
         // Through the mixing model's parameter list: 10 entries (off) or 10 + N_PARAMS.
         let mut p = MixParams::for_level(5);
         p.ssm = Some(good);
@@ -398,7 +516,7 @@ mod tests {
         assert!(MixParams::from_list(&bad_list).is_err());
         assert!(
             p.memory(MAX_VOCAB)
-                > MixParams::for_level(5).memory(MAX_VOCAB) + memory(&good, false, false)
+                > MixParams::for_level(5).memory(MAX_VOCAB) + memory(&good, parts(false, false))
         );
         assert!(MixModel::with_vocab_size(&list, SSM_MAX_VOCAB + 1).is_err());
     }
@@ -406,8 +524,8 @@ mod tests {
     #[test]
     fn tree_head_learns_and_is_deterministic() {
         let v = 300;
-        let mut a = SsmInput::new(&small_list(), v, true, false).unwrap();
-        let mut b = SsmInput::new(&small_list(), v, true, false).unwrap();
+        let mut a = SsmInput::new(&small_list(), v, parts(true, false)).unwrap();
+        let mut b = SsmInput::new(&small_list(), v, parts(true, false)).unwrap();
         assert_eq!(a.tree.w.len(), 512 * (8 + 1 + TREE_FEATURES));
         let ident: Vec<Token> = (0..v as Token).collect();
         let mut seed = 3;
@@ -431,8 +549,8 @@ mod tests {
                 assert!(sa > 500, "{sa}");
                 assert!(s3 < -500, "{s3}");
             }
-            a.observe(t, [SIDE_NONE; SIDE_CODES]);
-            b.observe(t, [SIDE_NONE; SIDE_CODES]);
+            a.observe(t, [SIDE_NONE; SIDE_CODES], None);
+            b.observe(t, [SIDE_NONE; SIDE_CODES], None);
         }
         // All weights start at 0.
         assert_eq!(first, Some(0));
@@ -466,6 +584,54 @@ mod tests {
         assert_eq!(
             round_trip(&params[..10], 256, &toks),
             round_trip(&params_with_ssm()[..10], 256, &toks)
+        );
+    }
+
+    #[test]
+    fn mixing_model_round_trips_with_model_codes_and_loss_weights() {
+        use super::super::{FLAG_SSM_SIDE, FLAG_SSM_SIDE2, FLAG_SSM_TREE, FLAG_SSM_WEIGHT};
+        let base = params_with_ssm();
+        let with = |flags: u32| {
+            let mut p = base.clone();
+            p[9] |= flags;
+            p
+        };
+        let side = with(FLAG_SSM_TREE | FLAG_SSM_SIDE);
+        let all = with(FLAG_SSM_TREE | FLAG_SSM_SIDE | FLAG_SSM_SIDE2 | FLAG_SSM_WEIGHT);
+        let mem = |p: &[u32]| MixParams::from_list(p).unwrap().memory(MAX_VOCAB);
+        assert!(mem(&all) > mem(&side));
+        round_trips_deterministically(&all, 23, 1200, &[3, 300, 4096]);
+        // Text with markup, numbers and repeats, so that every code occurs.
+        let text = b"[[a|b]] 12, 345 {{x|y=7}} the cat sat. the cat sat. (1) [2]\n";
+        let toks: Vec<u32> = text
+            .iter()
+            .cycle()
+            .take(3000)
+            .map(|&b| u32::from(b))
+            .collect();
+        let a = round_trip(&all, 256, &toks);
+        let b = round_trip(&side, 256, &toks);
+        assert_ne!(a, b);
+        assert_ne!(
+            a,
+            round_trip(
+                &with(FLAG_SSM_TREE | FLAG_SSM_SIDE | FLAG_SSM_SIDE2),
+                256,
+                &toks
+            )
+        );
+        assert_ne!(
+            a,
+            round_trip(
+                &with(FLAG_SSM_TREE | FLAG_SSM_SIDE | FLAG_SSM_WEIGHT),
+                256,
+                &toks
+            )
+        );
+        // Without the SSM input the flags do nothing.
+        assert_eq!(
+            round_trip(&all[..10], 256, &toks),
+            round_trip(&base[..10], 256, &toks)
         );
     }
 

@@ -89,7 +89,7 @@ pub(crate) struct SsmConfig {
 }
 
 /// Side codes per token of a model with side rows ([`Ssm::with_side`]).
-pub(crate) const SIDE_CODES: usize = 3;
+pub(crate) const SIDE_CODES: usize = 11;
 /// A side code slot that adds no row.
 pub(crate) const SIDE_NONE: u16 = u16::MAX;
 
@@ -407,6 +407,8 @@ pub(crate) struct Ssm {
     chunk: Vec<Token>,
     /// Side codes of the chunk's tokens (with side rows only; see [`Ssm::with_side`]).
     chunk_side: Vec<[u16; SIDE_CODES]>,
+    /// Loss weights of the chunk's tokens as targets (empty: all 1).
+    chunk_w: Vec<f32>,
     /// Tests: recompute the first training pass instead of reusing the inference steps.
     #[cfg(test)]
     no_reuse: bool,
@@ -450,6 +452,7 @@ impl Ssm {
             hidden: vec![0.0; dims.d],
             chunk: Vec::with_capacity(dims.c),
             chunk_side: Vec::with_capacity(if side_rows > 0 { dims.c } else { 0 }),
+            chunk_w: Vec::new(),
             #[cfg(test)]
             no_reuse: false,
             cfg,
@@ -492,6 +495,23 @@ impl Ssm {
     /// [`Ssm::observe`] with the token's side codes (each `< side_rows`; ignored without
     /// side rows).
     pub(crate) fn observe_with(&mut self, token: Token, side: [u16; SIDE_CODES]) {
+        self.observe_weighted(token, side, None);
+    }
+
+    /// [`Ssm::observe_with`] with the token's weight in the training loss as a target
+    /// (`None`: 1; use the same choice for every token of a model).
+    pub(crate) fn observe_weighted(
+        &mut self,
+        token: Token,
+        side: [u16; SIDE_CODES],
+        weight: Option<f32>,
+    ) {
+        if let Some(w) = weight {
+            if self.chunk_w.capacity() == 0 {
+                self.chunk_w.reserve_exact(self.dims.c);
+            }
+            self.chunk_w.push(w);
+        }
         let side_on = self.dims.s > 0;
         if side_on {
             debug_assert!(
@@ -535,6 +555,7 @@ impl Ssm {
             self.train_chunk();
             self.chunk.clear();
             self.chunk_side.clear();
+            self.chunk_w.clear();
         }
     }
 
@@ -546,6 +567,7 @@ impl Ssm {
         }
         self.chunk.clear();
         self.chunk_side.clear();
+        self.chunk_w.clear();
     }
 
     /// Trains on the collected chunk (reference `train_chunk`).
@@ -611,10 +633,11 @@ impl Ssm {
             let target = self.chunk[t + 1] as usize;
             loss -= detmath::ln(out[target]);
             // d(loss)/d(logit) = p - q with q = smooth + hit·onehot, averaged over positions.
+            let scale = self.chunk_w.get(t + 1).map_or(inv_n, |&w| w * inv_n);
             for p in out.iter_mut() {
-                *p = (*p - smooth) * inv_n;
+                *p = (*p - smooth) * scale;
             }
-            out[target] -= hit * inv_n;
+            out[target] -= hit * scale;
         }
         backward::backward(self, npos);
         loss * inv_n

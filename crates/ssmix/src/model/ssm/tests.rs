@@ -589,7 +589,7 @@ fn ssm_side_rows_act_as_a_second_embedding() {
     assert_eq!(a.w.len(), b.w.len() + rows * cfg.d_model);
     // Token 3 with side rows 2 and 4, four times (the chunk is 5): not yet trained.
     for _ in 0..4 {
-        a.observe_with(3, [2, none, 4]);
+        a.observe_with(3, codes(&[2, none, 4]));
         b.observe(3);
         let same = a.logits().iter().zip(b.logits());
         assert!(same.into_iter().all(|(x, y)| x.to_bits() == y.to_bits()));
@@ -617,8 +617,59 @@ fn ssm_side_rows_act_as_a_second_embedding() {
     let mut a = Ssm::with_side(cfg.clone(), v, rows);
     let mut b = Ssm::new(cfg, v);
     for t in tokens(40, v as u32, 3) {
-        a.observe_with(t, [(t % 5) as u16, none, none]);
+        a.observe_with(t, codes(&[(t % 5) as u16]));
         b.observe(t);
     }
     assert_ne!(a.logits(), b.logits());
+}
+
+/// Side codes: `c` in the first slots, the rest none.
+fn codes(c: &[u16]) -> [u16; SIDE_CODES] {
+    let mut all = [SIDE_NONE; SIDE_CODES];
+    all[..c.len()].copy_from_slice(c);
+    all
+}
+
+/// Loss weights (`Ssm::observe_weighted`): all 1 trains exactly as without weights, a
+/// weight scales its position's gradient, and weights change the training.
+#[test]
+fn ssm_loss_weights_scale_positions() {
+    let cfg = tiny(GradMode::Bptt);
+    let v = 30;
+    let toks = tokens(40, v as u32, 5);
+    let mut a = Ssm::new(cfg.clone(), v);
+    let mut b = Ssm::new(cfg.clone(), v);
+    for &t in &toks {
+        a.observe_weighted(t, codes(&[]), Some(1.0));
+        b.observe(t);
+    }
+    assert!(
+        a.w.iter()
+            .zip(&b.w)
+            .all(|(x, y)| x.to_bits() == y.to_bits())
+    );
+    // One chunk short of training: the gradient of weight 2 everywhere is twice that of 1
+    // (exact: scaling by 2 commutes with every rounding).
+    let n = cfg.chunk - 1;
+    let mut one = Ssm::new(cfg.clone(), v);
+    let mut two = Ssm::new(cfg.clone(), v);
+    for &t in &toks[..n] {
+        one.observe_weighted(t, codes(&[]), Some(1.0));
+        two.observe_weighted(t, codes(&[]), Some(2.0));
+    }
+    one.accumulate_gradients(false);
+    two.accumulate_gradients(false);
+    assert!(one.g.iter().any(|&x| x != 0.0));
+    assert!(
+        one.g
+            .iter()
+            .zip(&two.g)
+            .all(|(x, y)| (2.0 * x).to_bits() == y.to_bits())
+    );
+    // Unequal weights train differently.
+    let mut c = Ssm::new(cfg, v);
+    for (i, &t) in toks.iter().enumerate() {
+        c.observe_weighted(t, codes(&[]), Some(if i % 3 == 0 { 0.1 } else { 1.0 }));
+    }
+    assert_ne!(c.logits(), b.logits());
 }
