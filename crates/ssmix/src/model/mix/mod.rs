@@ -47,7 +47,7 @@ use crate::model::ssm::{SIDE_CODES, SIDE_NONE};
 use crate::tokenizer::{Digits, MAX_VOCAB, Token, Vocab};
 use ssm_input::{SsmInput, SsmList};
 use tables::{Apm, Counter, Logistic, Mixer, PBITS, States};
-use text::{MarkupState, MoreText, TopicText};
+use text::{DistText, MarkupState, MoreText, TopicText};
 
 /// The most context orders a model may use: the 31 `orders` kinds and `FLAG_FIELD`'s and
 /// `FLAG_MORE_CTX`'s contexts could make 42 (`FLAG_TOPIC`'s take the places of two of
@@ -129,8 +129,12 @@ const N_MORE: usize = 10;
 const KIND_TOPIC: u32 = 43;
 /// The page title with the current word: −218 alone, −130 with `KIND_TOPIC`.
 const KIND_TITLE: u32 = 44;
-/// The number of `FLAG_TOPIC` contexts (kinds 43..43 + N_TOPIC; they replace the last
-/// two of `FLAG_MORE_CTX`'s, `KIND_NUM_PREV` and `KIND_SPARSE_BYTES2`).
+/// `FLAG_DIST`'s context (not an `orders` bit), last: the bytes since the last markup
+/// byte (capped at 31) and that byte, the class of the bytes since the last punctuation
+/// (`text::DistText`), and the last byte.
+const KIND_DIST: u32 = 45;
+/// The number of `FLAG_TOPIC` contexts (kinds 43..43 + N_TOPIC; they take the places of
+/// `FLAG_MORE_CTX`'s `KIND_MARKUP_BYTES3` and `KIND_NEST_BYTES`).
 const N_TOPIC: usize = 2;
 /// Columns are counted up to this in the `KIND_COLUMN` context (enwik8_1M level 5, with a
 /// development switch: a cap of 4 1.7478 bpb, 8 1.7474, 16 1.7478, 64 1.7494).
@@ -452,11 +456,22 @@ const FLAG_MIX2: u32 = 1 << 20;
 /// classes (−6), APM2's context with the selector (+34), the eighth mixer by the selector
 /// × `place` instead of the node (+23).
 const FLAG_SEL: u32 = 1 << 22;
+/// `flags` bit: the context `KIND_DIST` in place of `FLAG_MORE_CTX`'s `KIND_NUM_PREV`.
+/// Levels 7–9 (the same speed); enwik8_1M level 8 (modelrt, SSMIX_NODECODE) with
+/// `FLAG_TOPIC`: 204,257 → 204,193 bytes. In a development build (with `FLAG_TOPIC`'s
+/// contexts there: 204,402 bytes): 204,341 in place of kind 41, 204,340 in place of
+/// kind 33 (but testdata/image.bmp 398 → 415 bytes), and with kinds 41 and 42 in place of
+/// 36 and 38: 204,387 in place of kind 33, 204,355 as a 33rd context, 204,442 in place of
+/// `KIND_ABOVE`; alone on the format-6 contexts, one more: 204,869 → 204,783.
+const FLAG_DIST: u32 = 1 << 27;
 /// `flags` bit: the `N_TOPIC` contexts `KIND_TOPIC` and `KIND_TITLE` (what the page and
-/// the section are about, `text::TopicText`) in place of `FLAG_MORE_CTX`'s last two,
-/// `KIND_NUM_PREV` and `KIND_SPARSE_BYTES2` (so levels 7–9 stay at 32 contexts, at the
-/// same speed). enwik8_1M level 8 (modelrt, SSMIX_NODECODE): 204,869 → 204,296 bytes
-/// (−0.28%; with kinds 41 and 42 kept as well, 34 contexts, ~−60 more). Tried and left
+/// the section are about, `text::TopicText`) in place of `FLAG_MORE_CTX`'s
+/// `KIND_MARKUP_BYTES3` and `KIND_NEST_BYTES` (so levels 7–9 stay at 32 contexts, at the
+/// same speed). enwik8_1M level 8 (modelrt, SSMIX_NODECODE): 204,869 → 204,257 bytes
+/// (−0.30%). In place of kinds 41 and 42 instead: 204,296, but the binary files of
+/// `testdata/` lose more without the sparse bytes (level 8 image.png 14,236 → 14,316,
+/// image.bmp 392 → 416; in place of 36 and 38 14,216 and 398 in a development build);
+/// as two more contexts (34) ~−60 more than in place of 41 and 42. Tried and left
 /// out (each alone on top of the format-6 contexts, level 8, 204,869): the previous two words
 /// stemmed (English suffixes cut) with the word (+5), the previous word stemmed with
 /// the word (+13), the word that followed the previous word the last time (a
@@ -475,6 +490,7 @@ const FLAG_TOPIC: u32 = 1 << 26;
 
 /// All valid `flags` bits.
 const FLAGS_ALL: u32 = FLAG_TOPIC
+    | FLAG_DIST
     | FLAG_MORE_CTX
     | FLAG_SEL
     | FLAG_FIELD
@@ -582,9 +598,10 @@ impl MixParams {
             // level 8, +2% at level 9; testdata/image.png at level 8 14,986 → 15,074); bit
             // 21 (the markup state in the SSM's input) at 9; bit 22 (the number state as a
             // selector: an eighth layer-1 mixer, `mixers` 8, and the SSE mixer's sets) at 7–9;
-            // bit 26 (the topic and title contexts) at 7–9.
+            // bits 26 and 27 (the topic and title contexts, the distance context, in place of
+            // three of bit 19's contexts) at 7–9.
             flags: [
-                17, 3167, 3167, 3167, 126591, 126847, 73396223, 73396223, 75497471,
+                17, 3167, 3167, 3167, 126591, 126847, 207613951, 207613951, 209715199,
             ][l],
             ssm: ssm_input::level_config(level.clamp(1, 9)),
         }
@@ -774,18 +791,22 @@ impl MixParams {
             } else {
                 0
             }
+            + u32::from(self.flags & FLAG_DIST != 0)
     }
 
-    /// The `FLAG_MORE_CTX` contexts in use, kinds 33..33 + n_more: all `N_MORE`, or with
-    /// `FLAG_TOPIC` all but the last `N_TOPIC` (`KIND_NUM_PREV`, `KIND_SPARSE_BYTES2`),
-    /// whose places its contexts take.
+    /// Whether `FLAG_MORE_CTX`'s kind `k` is in use: not with `FLAG_TOPIC` if it is
+    /// `KIND_MARKUP_BYTES3` or `KIND_NEST_BYTES`, nor with `FLAG_DIST` if it is
+    /// `KIND_NUM_PREV` (their contexts take those places).
+    fn more_kind(self, k: u32) -> bool {
+        !(self.flags & FLAG_TOPIC != 0 && (k == KIND_MARKUP_BYTES3 || k == KIND_NEST_BYTES)
+            || self.flags & FLAG_DIST != 0 && k == KIND_NUM_PREV)
+    }
+
+    /// The number of `FLAG_MORE_CTX` contexts in use (`more_kind`).
     fn n_more(self) -> usize {
-        N_MORE
-            - if self.flags & FLAG_TOPIC != 0 {
-                N_TOPIC
-            } else {
-                0
-            }
+        (KIND_SPARSE_BYTES..KIND_SPARSE_BYTES + N_MORE as u32)
+            .filter(|&k| self.more_kind(k))
+            .count()
     }
 
     /// Upper bound on the bytes a model with these settings allocates for a vocabulary
@@ -1182,6 +1203,8 @@ pub(crate) struct MixModel {
     more: Option<Box<MoreText>>,
     /// `FLAG_TOPIC`'s text state (None without the flag).
     topic: Option<Box<TopicText>>,
+    /// `FLAG_DIST`'s text state (None without the flag).
+    dist: Option<DistText>,
     /// Hashed buckets: `[check, 15 states]`, from `table[table_off]` on (64 bytes more
     /// are allocated, so that the buckets a lookup probes share one cache line).
     table: Vec<u8>,
@@ -1317,8 +1340,12 @@ impl MixModel {
         let orders: Vec<u32> = (1..=MAX_KIND)
             .filter(|k| p.orders >> k & 1 == 1)
             .chain((p.flags & FLAG_FIELD != 0).then_some(KIND_FIELD))
-            .chain((KIND_SPARSE_BYTES..KIND_SPARSE_BYTES + p.n_more() as u32).filter(|_| more))
+            .chain(
+                (KIND_SPARSE_BYTES..KIND_SPARSE_BYTES + N_MORE as u32)
+                    .filter(|&k| more && p.more_kind(k)),
+            )
             .chain((KIND_TOPIC..KIND_TOPIC + N_TOPIC as u32).filter(|_| topic))
+            .chain((p.flags & FLAG_DIST != 0).then_some(KIND_DIST))
             .collect();
         // The hashed APMs adapt at rate 2^-4 (enwik8_1M level 5: rate 7 1.7733 bpb, 6
         // 1.7710, 5 1.7690, 4 1.7677, 3 1.7704); the per-node one at 2^-6 (level 1, where it
@@ -1435,6 +1462,7 @@ impl MixModel {
             word_len: 0,
             more: more.then(|| Box::new(MoreText::new())),
             topic: topic.then(|| Box::new(TopicText::new())),
+            dist: (p.flags & FLAG_DIST != 0).then(DistText::new),
             markup: (p.orders >> KIND_MARKUP != 0
                 || p.flags & (FLAG_MARKUP_MIXER | FLAG_FIELD) != 0)
                 .then(|| MarkupState::new(p.flags & FLAG_FIELD != 0)),
@@ -1592,6 +1620,7 @@ impl MixModel {
                     });
                     (t | 1 << 50).wrapping_mul(PHI) ^ self.word.wrapping_mul(MIXC).rotate_left(17)
                 }
+                KIND_DIST => self.dist.as_ref().map_or(0, DistText::code) << 8 | (self.text & 255),
                 16 => self.text,
                 _ => self.text & ((1 << (8 * (o - MAX_ORDER_LEN))) - 1),
             };
@@ -2406,6 +2435,9 @@ impl TokenModel for MixModel {
             }
             if let Some(t) = &mut self.topic {
                 t.update(b, self.word);
+            }
+            if let Some(d) = &mut self.dist {
+                d.update(b);
             }
             let class = match b {
                 b'a'..=b'z' | b'A'..=b'Z' => 0,

@@ -4,7 +4,8 @@
 //! `FLAG_MARKUP_MIXER` weight-set selector and APM contexts (FORMAT.md §7.8), and it
 //! remembers the first word of the sentence (`KIND_SENTENCE`). `MoreText` keeps the
 //! rest of `FLAG_MORE_CTX`'s state: the previous line, open brackets and numbers;
-//! `TopicText` `FLAG_TOPIC`'s: the page title and the last heading.
+//! `TopicText` `FLAG_TOPIC`'s: the page title and the last heading; `DistText`
+//! `FLAG_DIST`'s: distances since the last markup byte and punctuation.
 
 /// FNV-style step of the entity-name hash.
 #[inline]
@@ -480,6 +481,55 @@ impl TopicText {
     }
 }
 
+/// `FLAG_DIST`'s text state, updated byte by byte: the bytes since the last markup byte
+/// and which one it was, and the bytes since the last punctuation.
+pub(super) struct DistText {
+    /// Bytes since the last of `| [ ] { } < > = ' * #` (saturating), and that byte (0
+    /// before the first).
+    d_mark: u8,
+    mark: u8,
+    /// Bytes since the last of `. , ; : ! ?` (saturating).
+    d_punct: u16,
+}
+
+impl DistText {
+    pub(super) fn new() -> Self {
+        DistText {
+            d_mark: 0,
+            mark: 0,
+            d_punct: 0,
+        }
+    }
+
+    /// The distance since the last markup byte (capped at 31) << 12, that byte << 4 and
+    /// the distance since the last punctuation in 16 classes (exact up to 7, then one
+    /// class per power of two).
+    #[inline]
+    pub(super) fn code(&self) -> u64 {
+        let d = self.d_punct;
+        let punct = if d < 8 {
+            d
+        } else {
+            (4 + 16 - d.leading_zeros() as u16).min(15)
+        };
+        u64::from(self.d_mark.min(31)) << 12 | u64::from(self.mark) << 4 | u64::from(punct)
+    }
+
+    /// Learns byte `b`.
+    pub(super) fn update(&mut self, b: u8) {
+        self.d_mark = self.d_mark.saturating_add(1);
+        self.d_punct = self.d_punct.saturating_add(1);
+        match b {
+            b'.' | b',' | b';' | b':' | b'!' | b'?' => self.d_punct = 0,
+            b'|' | b'[' | b']' | b'{' | b'}' | b'<' | b'>' | b'=' | b'\'' | b'*' | b'#' => {
+                self.d_mark = 0;
+                self.mark = b;
+            }
+            _ => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -569,5 +619,20 @@ mod tests {
         assert_eq!(t.topic(), head);
         feed(&mut t, b"<title>Foo Bar</title>");
         assert_eq!((t.title(), t.topic()), (title, topic));
+    }
+
+    #[test]
+    fn measures_distances() {
+        let mut d = DistText::new();
+        for &b in b"a, [[b" {
+            d.update(b);
+        }
+        // One byte since `[`, four since `,`.
+        assert_eq!(d.code(), 1 << 12 | u64::from(b'[') << 4 | 4);
+        for _ in 0..40 {
+            d.update(b'x');
+        }
+        // 44 bytes since `,`: 4 + 6 = class 10 (32..=63).
+        assert_eq!(d.code(), 31 << 12 | u64::from(b'[') << 4 | 10);
     }
 }
