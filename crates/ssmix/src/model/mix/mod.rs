@@ -47,12 +47,12 @@ use crate::model::ssm::{SIDE_CODES, SIDE_NONE};
 use crate::tokenizer::{Digits, MAX_VOCAB, Token, Vocab};
 use ssm_input::{SsmInput, SsmList};
 use tables::{Apm, Counter, Logistic, Mixer, PBITS, States};
-use text::{MarkupState, MoreText};
+use text::{DistText, MarkupState, MoreText, TopicText};
 
 /// The most context orders a model may use: the 31 `orders` kinds and `FLAG_FIELD`'s and
-/// `FLAG_MORE_CTX`'s contexts could make 42; levels 7–9 use 32 (22 before
-/// `FLAG_MORE_CTX`, `FLAG_FIELD`'s included), which is the cap (more buy little and cost
-/// time per decision).
+/// `FLAG_MORE_CTX`'s contexts could make 42 (`FLAG_TOPIC`'s take the places of two of
+/// `FLAG_MORE_CTX`'s); levels 7–9 use 32 (22 before `FLAG_MORE_CTX`, `FLAG_FIELD`'s
+/// included), which is the cap (more buy little and cost time per decision).
 pub(crate) const MAX_ORDERS: usize = 22 + N_MORE;
 /// Context kinds beyond the token and byte orders (bit numbers of `orders`).
 const KIND_WORD: u32 = 17;
@@ -121,6 +121,21 @@ const KIND_NUM_PREV: u32 = 41;
 const KIND_SPARSE_BYTES2: u32 = 42;
 /// The number of `FLAG_MORE_CTX` contexts (kinds 33..33 + N_MORE).
 const N_MORE: usize = 10;
+/// `FLAG_TOPIC`'s contexts (not `orders` bits), after `FLAG_MORE_CTX`'s (`text::TopicText`
+/// keeps their state). The topic (the last heading, or the page title before the
+/// page's first heading) with the current word. Gains: enwik8_1M level 8, on top of the
+/// format-6 contexts (204,869 bytes): −368 alone; the last heading alone −334, with the
+/// last 2 bytes instead of the word −162.
+const KIND_TOPIC: u32 = 43;
+/// The page title with the current word: −218 alone, −130 with `KIND_TOPIC`.
+const KIND_TITLE: u32 = 44;
+/// `FLAG_DIST`'s context (not an `orders` bit), last: the bytes since the last markup
+/// byte (capped at 31) and that byte, the class of the bytes since the last punctuation
+/// (`text::DistText`), and the last byte.
+const KIND_DIST: u32 = 45;
+/// The number of `FLAG_TOPIC` contexts (kinds 43..43 + N_TOPIC; they take the places of
+/// `FLAG_MORE_CTX`'s `KIND_MARKUP_BYTES3` and `KIND_NEST_BYTES`).
+const N_TOPIC: usize = 2;
 /// Columns are counted up to this in the `KIND_COLUMN` context (enwik8_1M level 5, with a
 /// development switch: a cap of 4 1.7478 bpb, 8 1.7474, 16 1.7478, 64 1.7494).
 const COLUMN_CAP: u32 = 8;
@@ -477,11 +492,45 @@ const FLAG_SSM_SIDE2: u32 = 1 << 24;
 /// also by the SSM's top probability (4 classes) −26 (enwik8_1M with both flags −13).
 const FLAG_SSM_WEIGHT: u32 = 1 << 25;
 
+/// `flags` bit: the context `KIND_DIST` in place of `FLAG_MORE_CTX`'s `KIND_NUM_PREV`.
+/// Levels 7–9 (the same speed); enwik8_1M level 8 (modelrt, SSMIX_NODECODE) with
+/// `FLAG_TOPIC`: 204,257 → 204,193 bytes. In a development build (with `FLAG_TOPIC`'s
+/// contexts there: 204,402 bytes): 204,341 in place of kind 41, 204,340 in place of
+/// kind 33 (but testdata/image.bmp 398 → 415 bytes), and with kinds 41 and 42 in place of
+/// 36 and 38: 204,387 in place of kind 33, 204,355 as a 33rd context, 204,442 in place of
+/// `KIND_ABOVE`; alone on the format-6 contexts, one more: 204,869 → 204,783.
+const FLAG_DIST: u32 = 1 << 27;
+/// `flags` bit: the `N_TOPIC` contexts `KIND_TOPIC` and `KIND_TITLE` (what the page and
+/// the section are about, `text::TopicText`) in place of `FLAG_MORE_CTX`'s
+/// `KIND_MARKUP_BYTES3` and `KIND_NEST_BYTES` (so levels 7–9 stay at 32 contexts, at the
+/// same speed). enwik8_1M level 8 (modelrt, SSMIX_NODECODE): 204,869 → 204,257 bytes
+/// (−0.30%). In place of kinds 41 and 42 instead: 204,296, but the binary files of
+/// `testdata/` lose more without the sparse bytes (level 8 image.png 14,236 → 14,316,
+/// image.bmp 392 → 416; in place of 36 and 38 14,216 and 398 in a development build);
+/// as two more contexts (34) ~−60 more than in place of 41 and 42. Tried and left
+/// out (each alone on top of the format-6 contexts, level 8, 204,869): the previous two words
+/// stemmed (English suffixes cut) with the word (+5), the previous word stemmed with
+/// the word (+13), the word that followed the previous word the last time (a
+/// word-level indirect context) with the word (−4), the one after the previous two
+/// words (+67), the distances since the last space and newline with the last byte
+/// (−11), since the last markup byte and punctuation (+2 … −10), the line type (by its
+/// first two bytes) and words in the line with the last byte (−17) or the word (+15),
+/// the line's first word with the word (−116 alone, −17 with the topic), the last
+/// heading with the previous word and the word (−3); on top of the topic: the topic
+/// with the last 2 bytes (−54); on top of both contexts: the title with the last 2
+/// bytes (+20), the topic with the last byte (−29), with the markup summary (+47) or
+/// the line type (+18), the title with the previous word and the word (+26), the topic
+/// with the previous word and the last byte (+51), the title and the last heading
+/// together with the word (+51), the word's case with the previous word (+35).
+const FLAG_TOPIC: u32 = 1 << 26;
+
 /// All valid `flags` bits.
 const FLAGS_ALL: u32 = FLAG_MORE_CTX
     | FLAG_ROOMY
     | FLAG_SSM_SIDE2
     | FLAG_SSM_WEIGHT
+    | FLAG_TOPIC
+    | FLAG_DIST
     | FLAG_SEL
     | FLAG_FIELD
     | FLAG_SSM_SIDE
@@ -593,10 +642,11 @@ impl MixParams {
             // 21 (the markup state in the SSM's input) at 9; bit 22 (the number state as a
             // selector: an eighth layer-1 mixer, `mixers` 8, and the SSE mixer's sets) at 7–9;
             // bits 24 and 25 (the context model's side codes for the SSM, its loss weighted
-            // by the model's error) at 9; bit 23 (a roomier table for small blocks) at every
-            // level.
+            // by the model's error) at 9; bits 26 and 27 (the topic and title contexts, the
+            // distance context, in place of three of bit 19's contexts) at 7–9; bit 23 (a
+            // roomier table for small blocks) at every level.
             flags: [
-                17, 3167, 3167, 3167, 126591, 126847, 6287359, 6287359, 58720255,
+                17, 3167, 3167, 3167, 126591, 126847, 207613951, 207613951, 260046847,
             ][l]
                 | FLAG_ROOMY,
             ssm: ssm_input::level_config(level.clamp(1, 9)),
@@ -774,15 +824,37 @@ impl MixParams {
         }
     }
 
-    /// The number of contexts: the `orders` bits, `FLAG_FIELD`'s and `FLAG_MORE_CTX`'s.
+    /// The number of contexts: the `orders` bits, `FLAG_FIELD`'s, `FLAG_MORE_CTX`'s and
+    /// `FLAG_TOPIC`'s (which replace one of `FLAG_MORE_CTX`'s).
     fn n_orders(self) -> u32 {
         self.orders.count_ones()
             + u32::from(self.flags & FLAG_FIELD != 0)
             + if self.flags & FLAG_MORE_CTX != 0 {
-                N_MORE as u32
+                self.n_more() as u32
             } else {
                 0
             }
+            + if self.flags & FLAG_TOPIC != 0 {
+                N_TOPIC as u32
+            } else {
+                0
+            }
+            + u32::from(self.flags & FLAG_DIST != 0)
+    }
+
+    /// Whether `FLAG_MORE_CTX`'s kind `k` is in use: not with `FLAG_TOPIC` if it is
+    /// `KIND_MARKUP_BYTES3` or `KIND_NEST_BYTES`, nor with `FLAG_DIST` if it is
+    /// `KIND_NUM_PREV` (their contexts take those places).
+    fn more_kind(self, k: u32) -> bool {
+        !(self.flags & FLAG_TOPIC != 0 && (k == KIND_MARKUP_BYTES3 || k == KIND_NEST_BYTES)
+            || self.flags & FLAG_DIST != 0 && k == KIND_NUM_PREV)
+    }
+
+    /// The number of `FLAG_MORE_CTX` contexts in use (`more_kind`).
+    fn n_more(self) -> usize {
+        (KIND_SPARSE_BYTES..KIND_SPARSE_BYTES + N_MORE as u32)
+            .filter(|&k| self.more_kind(k))
+            .count()
     }
 
     /// Upper bound on the bytes a model with these settings allocates for a vocabulary
@@ -862,6 +934,7 @@ impl MixParams {
             + tables
             + ssm
             + on(FLAG_MORE_CTX, std::mem::size_of::<MoreText>() as u64)
+            + on(FLAG_TOPIC, std::mem::size_of::<TopicText>() as u64)
             + std::mem::size_of::<MixModel>() as u64
     }
 }
@@ -1209,6 +1282,10 @@ pub(crate) struct MixModel {
     markup: Option<MarkupState>,
     /// `FLAG_MORE_CTX`'s text state (None without the flag).
     more: Option<Box<MoreText>>,
+    /// `FLAG_TOPIC`'s text state (None without the flag).
+    topic: Option<Box<TopicText>>,
+    /// `FLAG_DIST`'s text state (None without the flag).
+    dist: Option<DistText>,
     /// Hashed buckets: `[check, 15 states]`, from `table[table_off]` on (64 bytes more
     /// are allocated, so that the buckets a lookup probes share one cache line).
     table: Vec<u8>,
@@ -1343,10 +1420,16 @@ impl MixModel {
         let nbits = bits_for(vocab);
         let lg = Logistic::new();
         let more = p.flags & FLAG_MORE_CTX != 0;
+        let topic = p.flags & FLAG_TOPIC != 0;
         let orders: Vec<u32> = (1..=MAX_KIND)
             .filter(|k| p.orders >> k & 1 == 1)
             .chain((p.flags & FLAG_FIELD != 0).then_some(KIND_FIELD))
-            .chain((KIND_SPARSE_BYTES..KIND_SPARSE_BYTES + N_MORE as u32).filter(|_| more))
+            .chain(
+                (KIND_SPARSE_BYTES..KIND_SPARSE_BYTES + N_MORE as u32)
+                    .filter(|&k| more && p.more_kind(k)),
+            )
+            .chain((KIND_TOPIC..KIND_TOPIC + N_TOPIC as u32).filter(|_| topic))
+            .chain((p.flags & FLAG_DIST != 0).then_some(KIND_DIST))
             .collect();
         // The hashed APMs adapt at rate 2^-4 (enwik8_1M level 5: rate 7 1.7733 bpb, 6
         // 1.7710, 5 1.7690, 4 1.7677, 3 1.7704); the per-node one at 2^-6 (level 1, where it
@@ -1457,6 +1540,8 @@ impl MixModel {
             shape: 0,
             word_len: 0,
             more: more.then(|| Box::new(MoreText::new())),
+            topic: topic.then(|| Box::new(TopicText::new())),
+            dist: (p.flags & FLAG_DIST != 0).then(DistText::new),
             markup: (p.orders >> KIND_MARKUP != 0
                 || p.flags & (FLAG_MARKUP_MIXER | FLAG_FIELD) != 0)
                 .then(|| MarkupState::new(p.flags & FLAG_FIELD != 0)),
@@ -1606,6 +1691,17 @@ impl MixModel {
                     let prev = self.more.as_ref().map_or(0, |m| m.prev_number());
                     (num ^ prev.rotate_left(31)).wrapping_mul(PHI)
                 }
+                KIND_TOPIC | KIND_TITLE => {
+                    let t = self.topic.as_ref().map_or(0, |t| {
+                        if o == KIND_TOPIC {
+                            t.topic()
+                        } else {
+                            t.title()
+                        }
+                    });
+                    (t | 1 << 50).wrapping_mul(PHI) ^ self.word.wrapping_mul(MIXC).rotate_left(17)
+                }
+                KIND_DIST => self.dist.as_ref().map_or(0, DistText::code) << 8 | (self.text & 255),
                 16 => self.text,
                 _ => self.text & ((1 << (8 * (o - MAX_ORDER_LEN))) - 1),
             };
@@ -2459,6 +2555,12 @@ impl TokenModel for MixModel {
             }
             if let Some(m) = &mut self.more {
                 m.update(b);
+            }
+            if let Some(t) = &mut self.topic {
+                t.update(b, self.word);
+            }
+            if let Some(d) = &mut self.dist {
+                d.update(b);
             }
             let class = match b {
                 b'a'..=b'z' | b'A'..=b'Z' => 0,

@@ -3,7 +3,9 @@
 //! the context kinds `KIND_MARKUP`, `KIND_MARKUP_WORD` and `KIND_MARKUP2`, the
 //! `FLAG_MARKUP_MIXER` weight-set selector and APM contexts (FORMAT.md §7.8), and it
 //! remembers the first word of the sentence (`KIND_SENTENCE`). `MoreText` keeps the
-//! rest of `FLAG_MORE_CTX`'s state: the previous line, open brackets and numbers.
+//! rest of `FLAG_MORE_CTX`'s state: the previous line, open brackets and numbers;
+//! `TopicText` `FLAG_TOPIC`'s: the page title and the last heading; `DistText`
+//! `FLAG_DIST`'s: distances since the last markup byte and punctuation.
 
 /// FNV-style step of the entity-name hash.
 #[inline]
@@ -404,6 +406,130 @@ impl MoreText {
     }
 }
 
+/// `FLAG_TOPIC`'s text state, updated byte by byte: the words of the last page title
+/// (`<title>…</title>`) and of the last heading line (a line that begins with `=`), so
+/// that a word's statistics can depend on what the page or section is about.
+pub(super) struct TopicText {
+    /// The last 8 bytes, the most recent in the low byte (to find `<title>`).
+    last: u64,
+    /// Reading a title or a heading, and the hash of its words so far.
+    in_title: bool,
+    in_head: bool,
+    acc: u64,
+    /// The next byte begins a line.
+    line_start: bool,
+    /// The last title's hash (0 before the first), and the topic: the last heading's
+    /// hash, or the title's (changed) from a title up to the page's first heading.
+    title: u64,
+    topic: u64,
+}
+
+/// `<title>` as the last 7 bytes of `TopicText::last`.
+const TITLE_TAG: u64 = u64::from_be_bytes(*b"\0<title>");
+
+impl TopicText {
+    pub(super) fn new() -> Self {
+        TopicText {
+            last: 0,
+            in_title: false,
+            in_head: false,
+            acc: 0,
+            line_start: true,
+            title: 0,
+            topic: 0,
+        }
+    }
+
+    /// The last page title's hash (0 before the first).
+    #[inline]
+    pub(super) fn title(&self) -> u64 {
+        self.title
+    }
+
+    /// The last heading's hash, or the page title's (changed) before the first heading.
+    #[inline]
+    pub(super) fn topic(&self) -> u64 {
+        self.topic
+    }
+
+    /// Learns byte `b`; `word` is the model's hash of the letters before it (the word
+    /// that `b` ends, when `b` is not a letter).
+    pub(super) fn update(&mut self, b: u8, word: u64) {
+        self.last = self.last << 8 | u64::from(b);
+        if (self.in_title || self.in_head) && word != 0 && !b.is_ascii_alphabetic() {
+            self.acc = step(self.acc, 1) ^ word;
+        }
+        if self.in_title && b == b'<' {
+            self.in_title = false;
+            self.title = self.acc | 1;
+            self.topic = self.title ^ 2;
+        } else if b == b'>' && self.last & 0xff_ffff_ffff_ffff == TITLE_TAG {
+            self.in_title = true;
+            self.in_head = false;
+            self.acc = 0;
+        }
+        if b == b'\n' {
+            if self.in_head {
+                self.in_head = false;
+                self.topic = self.acc;
+            }
+        } else if self.line_start && b == b'=' && !self.in_title {
+            self.in_head = true;
+            self.acc = 0;
+        }
+        self.line_start = b == b'\n';
+    }
+}
+
+/// `FLAG_DIST`'s text state, updated byte by byte: the bytes since the last markup byte
+/// and which one it was, and the bytes since the last punctuation.
+pub(super) struct DistText {
+    /// Bytes since the last of `| [ ] { } < > = ' * #` (saturating), and that byte (0
+    /// before the first).
+    d_mark: u8,
+    mark: u8,
+    /// Bytes since the last of `. , ; : ! ?` (saturating).
+    d_punct: u16,
+}
+
+impl DistText {
+    pub(super) fn new() -> Self {
+        DistText {
+            d_mark: 0,
+            mark: 0,
+            d_punct: 0,
+        }
+    }
+
+    /// The distance since the last markup byte (capped at 31) << 12, that byte << 4 and
+    /// the distance since the last punctuation in 16 classes (exact up to 7, then one
+    /// class per power of two).
+    #[inline]
+    pub(super) fn code(&self) -> u64 {
+        let d = self.d_punct;
+        let punct = if d < 8 {
+            d
+        } else {
+            (4 + 16 - d.leading_zeros() as u16).min(15)
+        };
+        u64::from(self.d_mark.min(31)) << 12 | u64::from(self.mark) << 4 | u64::from(punct)
+    }
+
+    /// Learns byte `b`.
+    pub(super) fn update(&mut self, b: u8) {
+        self.d_mark = self.d_mark.saturating_add(1);
+        self.d_punct = self.d_punct.saturating_add(1);
+        match b {
+            b'.' | b',' | b';' | b':' | b'!' | b'?' => self.d_punct = 0,
+            b'|' | b'[' | b']' | b'{' | b'}' | b'<' | b'>' | b'=' | b'\'' | b'*' | b'#' => {
+                self.d_mark = 0;
+                self.mark = b;
+            }
+            _ => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -464,5 +590,49 @@ mod tests {
         }
         assert_eq!(m.above(8), 1 << 16 | u64::from(b'b') << 8 | u64::from(b'c'));
         assert_eq!(m.selector(), 16);
+    }
+
+    #[test]
+    fn tracks_titles_and_headings() {
+        let mut t = TopicText::new();
+        let mut word = 0u64;
+        let mut feed = |t: &mut TopicText, s: &[u8]| {
+            for &b in s {
+                t.update(b, word);
+                word = if b.is_ascii_alphabetic() {
+                    step(word, b.to_ascii_lowercase())
+                } else {
+                    0
+                };
+            }
+        };
+        feed(&mut t, b"x\n  <title>Foo Bar</title>\nText ");
+        let (title, topic) = (t.title(), t.topic());
+        assert_ne!(title, 0);
+        assert_ne!(topic, title);
+        feed(&mut t, b"a = b\n== History ==\nMore");
+        let head = t.topic();
+        assert_ne!(head, topic);
+        assert_eq!(t.title(), title);
+        feed(&mut t, b" x\n=== History ===\n");
+        // The same words, whatever the heading level.
+        assert_eq!(t.topic(), head);
+        feed(&mut t, b"<title>Foo Bar</title>");
+        assert_eq!((t.title(), t.topic()), (title, topic));
+    }
+
+    #[test]
+    fn measures_distances() {
+        let mut d = DistText::new();
+        for &b in b"a, [[b" {
+            d.update(b);
+        }
+        // One byte since `[`, four since `,`.
+        assert_eq!(d.code(), 1 << 12 | u64::from(b'[') << 4 | 4);
+        for _ in 0..40 {
+            d.update(b'x');
+        }
+        // 44 bytes since `,`: 4 + 6 = class 10 (32..=63).
+        assert_eq!(d.code(), 31 << 12 | u64::from(b'[') << 4 | 10);
     }
 }
