@@ -647,8 +647,7 @@ impl MixParams {
             // roomier table for small blocks) at every level.
             flags: [
                 17, 3167, 3167, 3167, 126591, 126847, 207613951, 207613951, 260046847,
-            ][l]
-                | FLAG_ROOMY,
+            ][l] | FLAG_ROOMY,
             ssm: ssm_input::level_config(level.clamp(1, 9)),
         }
     }
