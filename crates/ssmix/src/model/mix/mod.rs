@@ -456,9 +456,11 @@ const FLAG_SSM_SIDE2: u32 = 1 << 24;
 /// `flags` bit (with the SSM input): the SSM's training loss weights each target token
 /// by the whole model's error on it (`ssm_input::loss_weight`), so that the SSM learns
 /// what the context model does not know (the mixer needs it least where the context
-/// model is sure). enwik8_1M level 9 (modelrt): 204,446 → 204,241 bytes, with
-/// `FLAG_SSM_SIDE2` 203,883 → 203,735 (with four of its codes 203,989 → 203,832); SSM
-/// rate 0.0025 / 0.004 with both flags +4 / +80 bytes. Tried and left out (first 300
+/// model is sure); the tree head's updates likewise by the model's error on each bit
+/// (`ssm_input::tree_weight`). enwik8_1M level 9 (modelrt): the loss weights alone
+/// 204,446 → 204,241 bytes, with `FLAG_SSM_SIDE2` 203,883 → 203,735 (with four of its
+/// codes 203,989 → 203,832), and the tree head's weights 203,708; SSM rate 0.0025 /
+/// 0.004 with both flags (without the tree head's weights) +4 / +80 bytes. Tried and left out (first 300
 /// KB, level 9, 66,245 bytes without either flag): a final head per node on the SSM's
 /// hidden vector and the final mixer's logit as an SSE-mixer input +5 bytes (replacing
 /// the logit +123 at the slowest rate tried), the tree head with the order-1, -2 and -4
@@ -2306,9 +2308,11 @@ impl TokenModel for MixModel {
                 (p as u32).clamp(P16_EDGE as u32, 65536 - P16_EDGE as u32)
             };
             let bit = coder.code_bit((token >> rem) & 1 == 1, p16)?;
+            let mut p_bit = 1.0f32;
             if ssm_weight {
                 // f32 products of exact values (p16 < 2^16); may underflow to 0, harmlessly.
-                p_tok *= (if bit { p16 } else { 65536 - p16 }) as f32 * (1.0 / 65536.0);
+                p_bit = (if bit { p16 } else { 65536 - p16 }) as f32 * (1.0 / 65536.0);
+                p_tok *= p_bit;
             }
             if group_end {
                 self.prefetch_next_group(node << 1 | u32::from(bit), use_mctx);
@@ -2363,7 +2367,13 @@ impl TokenModel for MixModel {
                 }
             }
             if ssm_tree && let Some(s) = &mut self.ssm {
-                s.learn(bit);
+                // FLAG_SSM_WEIGHT: scaled by the model's error on the bit.
+                let scale = if ssm_weight {
+                    ssm_input::tree_weight(p_bit)
+                } else {
+                    1.0
+                };
+                s.learn(bit, scale);
             }
             Mixer::update_all(&mut self.mixers[..n_mix], &inputs[..n_in], bit, lr_eff);
             if n_mix > 1 {
