@@ -448,8 +448,8 @@ const FLAG_SEL: u32 = 1 << 22;
 /// class, the word position, the token's last follower, the run model's prediction, the
 /// byte classes), in 2,192 more rows of the SSM's side embedding. Like the markup
 /// codes, state the SSM would not learn by itself. enwik8_1M level 9 (modelrt,
-/// SSMIX_NODECODE): 204,446 → 203,883 bytes, with `FLAG_SSM_WEIGHT` 203,735; enwik8_3M
-/// with both: 589,712 → 588,047; both cost +13% instructions at level 9 (callgrind,
+/// SSMIX_NODECODE): 204,446 → 203,883 bytes, with `FLAG_SSM_WEIGHT` 203,708; enwik8_3M
+/// with both: 589,712 → 587,851; both cost +13% instructions at level 9 (callgrind,
 /// first 100 KB) and +11% user time (`ssmix -9`, enwik8_1M: 32.4 → 36.0 s, loaded
 /// machine). See `ssm_input::ModelCodes::codes` for each code's share.
 const FLAG_SSM_SIDE2: u32 = 1 << 24;
