@@ -474,17 +474,19 @@ const FLAG_ROOMY: u32 = 1 << 23;
 /// class, the word position, the token's last follower, the run model's prediction, the
 /// byte classes), in 2,192 more rows of the SSM's side embedding. Like the markup
 /// codes, state the SSM would not learn by itself. enwik8_1M level 9 (modelrt,
-/// SSMIX_NODECODE): 204,446 → 203,883 bytes, with `FLAG_SSM_WEIGHT` 203,735; enwik8_3M
-/// with both: 589,712 → 588,047; both cost +13% instructions at level 9 (callgrind,
+/// SSMIX_NODECODE): 204,446 → 203,883 bytes, with `FLAG_SSM_WEIGHT` 203,708; enwik8_3M
+/// with both: 589,712 → 587,851; both cost +13% instructions at level 9 (callgrind,
 /// first 100 KB) and +11% user time (`ssmix -9`, enwik8_1M: 32.4 → 36.0 s, loaded
 /// machine). See `ssm_input::ModelCodes::codes` for each code's share.
 const FLAG_SSM_SIDE2: u32 = 1 << 24;
 /// `flags` bit (with the SSM input): the SSM's training loss weights each target token
 /// by the whole model's error on it (`ssm_input::loss_weight`), so that the SSM learns
 /// what the context model does not know (the mixer needs it least where the context
-/// model is sure). enwik8_1M level 9 (modelrt): 204,446 → 204,241 bytes, with
-/// `FLAG_SSM_SIDE2` 203,883 → 203,735 (with four of its codes 203,989 → 203,832); SSM
-/// rate 0.0025 / 0.004 with both flags +4 / +80 bytes. Tried and left out (first 300
+/// model is sure); the tree head's updates likewise by the model's error on each bit
+/// (`ssm_input::tree_weight`). enwik8_1M level 9 (modelrt): the loss weights alone
+/// 204,446 → 204,241 bytes, with `FLAG_SSM_SIDE2` 203,883 → 203,735 (with four of its
+/// codes 203,989 → 203,832), and the tree head's weights 203,708; SSM rate 0.0025 /
+/// 0.004 with both flags (without the tree head's weights) +4 / +80 bytes. Tried and left out (first 300
 /// KB, level 9, 66,245 bytes without either flag): a final head per node on the SSM's
 /// hidden vector and the final mixer's logit as an SSE-mixer input +5 bytes (replacing
 /// the logit +123 at the slowest rate tried), the tree head with the order-1, -2 and -4
@@ -2440,9 +2442,11 @@ impl TokenModel for MixModel {
                 (p as u32).clamp(P16_EDGE as u32, 65536 - P16_EDGE as u32)
             };
             let bit = coder.code_bit((token >> rem) & 1 == 1, p16)?;
+            let mut p_bit = 1.0f32;
             if ssm_weight {
                 // f32 products of exact values (p16 < 2^16); may underflow to 0, harmlessly.
-                p_tok *= (if bit { p16 } else { 65536 - p16 }) as f32 * (1.0 / 65536.0);
+                p_bit = (if bit { p16 } else { 65536 - p16 }) as f32 * (1.0 / 65536.0);
+                p_tok *= p_bit;
             }
             if group_end {
                 self.prefetch_next_group(node << 1 | u32::from(bit), use_mctx);
@@ -2497,7 +2501,13 @@ impl TokenModel for MixModel {
                 }
             }
             if ssm_tree && let Some(s) = &mut self.ssm {
-                s.learn(bit);
+                // FLAG_SSM_WEIGHT: scaled by the model's error on the bit.
+                let scale = if ssm_weight {
+                    ssm_input::tree_weight(p_bit)
+                } else {
+                    1.0
+                };
+                s.learn(bit, scale);
             }
             Mixer::update_all(&mut self.mixers[..n_mix], &inputs[..n_in], bit, lr_eff);
             if n_mix > 1 {
