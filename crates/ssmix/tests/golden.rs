@@ -447,6 +447,14 @@ fn older_version_frames_still_decode() {
         (5, "structured_l7.ssmix", "structured.bin"),
         (5, "utf8_mixed_l3_bs2k.ssmix", "utf8_mixed.txt"),
         (5, "english_baseline_l5.ssmix", "english.txt"),
+        (6, "english_l1.ssmix", "english.txt"),
+        (6, "english_l5.ssmix", "english.txt"),
+        (6, "english_l9.ssmix", "english.txt"),
+        (6, "data_csv_l9.ssmix", "data.csv"),
+        (6, "structured_l7.ssmix", "structured.bin"),
+        (6, "utf8_mixed_l3_bs2k.ssmix", "utf8_mixed.txt"),
+        (6, "english_baseline_l5.ssmix", "english.txt"),
+        (6, "nginx_l1.ssmix", "nginx_access.log"),
     ];
     for &(version, file, input) in OLD {
         let path = golden_dir().join(format!("v{version}")).join(file);

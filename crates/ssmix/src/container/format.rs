@@ -16,7 +16,7 @@ pub(crate) const MAGIC: [u8; 4] = [0xF5, b'S', b'M', b'X'];
 /// assert_eq!(ssmix::list(&frame[..])?[0].format_version, ssmix::FORMAT_VERSION);
 /// # Ok::<(), ssmix::Error>(())
 /// ```
-pub const FORMAT_VERSION: u8 = 6;
+pub const FORMAT_VERSION: u8 = 7;
 
 /// The oldest format version this library reads. Versions 3 to 6 only added settings
 /// and header forms that older encoders never wrote (`docs/FORMAT.md` §2), so an older
@@ -52,17 +52,15 @@ fn known_flags(version: u8) -> u8 {
 ///
 /// These lists are part of the format: a frame may name them by level, so each version
 /// keeps the lists of the versions before it (`standard_lists_are_pinned` fails when
-/// they change). Version 6 only turned on more of the mixing model's `flags` bits (19–22,
-/// which version 5 lists never set) at levels 7–9, with more mixers, so a version-5 list
-/// is the current one without them and with at most 5 mixers (`mix::to_version5_list`).
+/// they change). Versions 6 and 7 only turned on more of the mixing model's `flags` bits
+/// (19–22 at levels 7–9, with more mixers; 23 at every level), which older lists never
+/// set, so an older list is the current one without them (`mix::to_version_list`).
 fn standard_params(version: u8, kind: ModelKind, level: u8) -> Option<Vec<u32>> {
     let level = crate::Level::new(level).ok()?;
     match kind {
         ModelKind::Mix => {
             let mut params = crate::model::config_for(level, crate::Preset::Default).params;
-            if version <= 5 {
-                crate::model::mix::to_version5_list(&mut params);
-            }
+            crate::model::mix::to_version_list(version, &mut params);
             Some(params)
         }
         ModelKind::Baseline => {
@@ -448,8 +446,13 @@ mod tests {
             "the version-5 standard lists changed: version-5 frames would decode wrongly"
         );
         assert_eq!(
+            crc(6),
+            2_856_594_296,
+            "the version-6 standard lists changed: version-6 frames would decode wrongly"
+        );
+        assert_eq!(
             crc(FORMAT_VERSION),
-            384_162_723,
+            2_682_183_264,
             "the standard parameter lists changed: bump FORMAT_VERSION and keep the \
              older versions' lists for their frames"
         );

@@ -456,6 +456,18 @@ const FLAG_MIX2: u32 = 1 << 20;
 /// classes (−6), APM2's context with the selector (+34), the eighth mixer by the selector
 /// × `place` instead of the node (+23).
 const FLAG_SEL: u32 = 1 << 22;
+/// `flags` bit: a block of up to 2^b bytes gets a context table of up to 2^(b+3)
+/// buckets instead of 2^(b+2) (`MixParams::for_block`; never more than `table_log`), so
+/// blocks smaller than the level's table collide less. Every level sets it (version 7).
+/// enwik8_1M (2^20 bytes) at level 8: 2^22 buckets 204,869 bytes, 2^23 204,452 (2^24
+/// 204,334, 2^25 204,308: level 9's table stays at 2^23). The first 60 KB of enwik8 at
+/// levels 1 / 5 / 8: 17,961 → 17,950 / 16,474 → 16,432 / 16,331 → 16,231; 500 KB from
+/// enwik8_3M at level 5 / 8: 109,411 → 109,344 / 106,847 → 106,689; testdata/image.png
+/// 16,669 → 16,647 / 15,030 → 14,988 / 14,236 → 14,186, nginx_access.log ±1, source.c
+/// −1 … −8. It costs memory only where the table was capped (a block below 2^(table_log
+/// − 2) bytes): the level's bound (§7.6) does not change.
+const FLAG_ROOMY: u32 = 1 << 23;
+
 /// `flags` bit: the context `KIND_DIST` in place of `FLAG_MORE_CTX`'s `KIND_NUM_PREV`.
 /// Levels 7–9 (the same speed); enwik8_1M level 8 (modelrt, SSMIX_NODECODE) with
 /// `FLAG_TOPIC`: 204,257 → 204,193 bytes. In a development build (with `FLAG_TOPIC`'s
@@ -492,6 +504,7 @@ const FLAG_TOPIC: u32 = 1 << 26;
 const FLAGS_ALL: u32 = FLAG_TOPIC
     | FLAG_DIST
     | FLAG_MORE_CTX
+    | FLAG_ROOMY
     | FLAG_SEL
     | FLAG_FIELD
     | FLAG_SSM_SIDE
@@ -524,6 +537,7 @@ impl MixParams {
     /// The default settings for a level in `1..=9`.
     pub(crate) fn for_level(level: u8) -> Self {
         let l = usize::from(level.clamp(1, 9)) - 1;
+        let level_is_9 = l == 8;
         // Bits 1..=8: token orders; 8 + k: the last k bytes; 17..=27: the current word,
         // the word bigram, the two sparse token contexts, the word trigram, the indirect,
         // column, shape, word-and-shape, skipping-bigram and previous-word contexts.
@@ -579,8 +593,11 @@ impl MixParams {
             // → 214,074 bytes, level 9 213,224 → 213,331 with rate 5 and limit 40), and
             // `FLAG_SSE`'s extra APMs make 2^20 contexts cost ~430 MiB, so the rate, the
             // limit and the APM sizes stay.
-            lr: 6,
-            limit: 255,
+            // Level 9 (with the SSM input) learns its mixers at rate 5 with counter limit
+            // 511 (version 7; enwik8_1M 204,034 → 203,952 bytes, enwik8_3M 589,712 →
+            // 589,505; rate 5 alone 203,970, rate 4 203,984, limit 511 alone 204,016).
+            lr: if level_is_9 { 5 } else { 6 },
+            limit: if level_is_9 { 511 } else { 255 },
             apm_log: [16, 16, 16, 16, 16, 16, 16, 18, 18][l],
             mixers: [1, 2, 3, 3, 5, 5, 8, 8, 8][l],
             // Bits 10 and 11 (text mixers, final mix), enwik8_1M: level 2 227,066 →
@@ -598,11 +615,12 @@ impl MixParams {
             // level 8, +2% at level 9; testdata/image.png at level 8 14,986 → 15,074); bit
             // 21 (the markup state in the SSM's input) at 9; bit 22 (the number state as a
             // selector: an eighth layer-1 mixer, `mixers` 8, and the SSE mixer's sets) at 7–9;
-            // bits 26 and 27 (the topic and title contexts, the distance context, in place of
-            // three of bit 19's contexts) at 7–9.
+            // bit 23 (a roomier table for small blocks) at every level; bits 26 and 27 (the
+            // topic and title contexts, the distance context, in place of three of bit 19's
+            // contexts) at 7–9.
             flags: [
                 17, 3167, 3167, 3167, 126591, 126847, 207613951, 207613951, 209715199,
-            ][l],
+            ][l] | FLAG_ROOMY,
             ssm: ssm_input::level_config(level.clamp(1, 9)),
         }
     }
@@ -690,14 +708,16 @@ impl MixParams {
     /// The settings a block of `raw_len` bytes actually uses: tables no larger than the
     /// block can fill, so small inputs touch little memory. Both sides know `raw_len`
     /// (the block header), so this is deterministic. Inputs of 1 MiB and more keep the
-    /// level's sizes (a block of `2^b` bytes uses at most `2^(b+2)` buckets).
+    /// level's sizes (a block of `2^b` bytes uses at most `2^(b+2)` buckets, `2^(b+3)`
+    /// with `FLAG_ROOMY`).
     pub(crate) fn for_block(self, raw_len: usize) -> Self {
         let bits = usize::BITS - raw_len.max(1).saturating_sub(1).leading_zeros();
         let fit = |log: u32, want: u32, range: std::ops::RangeInclusive<u32>| {
             log.min(want.max(*range.start()))
         };
+        let table_room = if self.flags & FLAG_ROOMY != 0 { 3 } else { 2 };
         MixParams {
-            table_log: fit(self.table_log, bits + 2, TABLE_LOG),
+            table_log: fit(self.table_log, bits + table_room, TABLE_LOG),
             match_log: if self.match_log == 0 {
                 0
             } else {
@@ -898,18 +918,32 @@ pub(crate) const SSM_MIN_CONTENT: u64 = 32 << 10;
 /// The `flags` bits that format version 6 added (19–22); version-5 standard lists never
 /// set them.
 const FLAGS_SINCE_V6: u32 = !((1 << 19) - 1);
+/// The `flags` bits that format version 7 added (23 …); version-6 standard lists never
+/// set them.
+const FLAGS_SINCE_V7: u32 = !((1 << 23) - 1);
 /// The most layer-1 mixers of a version-5 list (`FLAG_MIX2` allows more).
 const MIXERS_V5: u32 = 5;
 
-/// Turns a current standard list into the version-5 list of the same level
-/// (`container/format.rs: standard_params`): version 6 added `flags` bits 19–22 and, with
-/// bits 20 and 22, more mixers at levels 7–9; the other settings are those of version 5.
-pub(crate) fn to_version5_list(params: &mut [u32]) {
+/// Turns a current standard list into the list of the same level in format `version`
+/// (`container/format.rs: standard_params`): version 7 added `flags` bit 23 at every
+/// level and level 9's (the list with the SSM input) mixer rate 5 and counter limit 511;
+/// version 6 added bits 19–22 and, with bits 20 and 22, more mixers at levels 7–9; the
+/// other settings are those of version 5.
+pub(crate) fn to_version_list(version: u8, params: &mut [u32]) {
+    let (since, mixers_cap) = match version {
+        ..=5 => (FLAGS_SINCE_V6, MIXERS_V5),
+        6 => (FLAGS_SINCE_V7, u32::MAX),
+        _ => return,
+    };
+    if params.len() > N_BASE_PARAMS {
+        params[5] = 6;
+        params[6] = 255;
+    }
     if let Some(flags) = params.get_mut(N_BASE_PARAMS - 1) {
-        *flags &= !FLAGS_SINCE_V6;
+        *flags &= !since;
     }
     if let Some(mixers) = params.get_mut(N_BASE_PARAMS - 2) {
-        *mixers = (*mixers).min(MIXERS_V5);
+        *mixers = (*mixers).min(mixers_cap);
     }
 }
 
@@ -931,6 +965,11 @@ pub(crate) fn for_content_size(params: &[u32], size: u64) -> Vec<u32> {
         return MixParams::for_level(2).to_list();
     }
     if size < SSM_MIN_CONTENT {
+        // Level 9 without its SSM input is level 8 (a one-byte standard list in the
+        // header; level 9's own mixer rate and counter limit are tuned with the SSM).
+        if params == MixParams::for_level(9).to_list() {
+            return MixParams::for_level(8).to_list();
+        }
         return without_ssm(params);
     }
     params.to_vec()
