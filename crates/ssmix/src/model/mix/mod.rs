@@ -467,6 +467,10 @@ const FLAG_SEL: u32 = 1 << 22;
 /// −1 … −8. It costs memory only where the table was capped (a block below 2^(table_log
 /// − 2) bytes): the level's bound (§7.6) does not change.
 const FLAG_ROOMY: u32 = 1 << 23;
+/// `flags` bit: with `FLAG_ROOMY`, the context table of a block of up to 2^b bytes has
+/// up to 2^(b+4) buckets (never more than `table_log`). Level 9, with 2^24 buckets:
+/// enwik8_1M 202,482 → 202,317 bytes (+2% time; peak memory 546 → 841 MB).
+const FLAG_ROOMIER: u32 = 1 << 28;
 
 /// `flags` bit (with the SSM input and `FLAG_SSM_SIDE`): eight more side codes for the
 /// SSM, from what the context model knows after a token (`ssm_input::ModelCodes`: the
@@ -529,6 +533,7 @@ const FLAG_TOPIC: u32 = 1 << 26;
 /// All valid `flags` bits.
 const FLAGS_ALL: u32 = FLAG_MORE_CTX
     | FLAG_ROOMY
+    | FLAG_ROOMIER
     | FLAG_SSM_SIDE2
     | FLAG_SSM_WEIGHT
     | FLAG_TOPIC
@@ -609,7 +614,9 @@ impl MixParams {
             // (the same memory; enwik8_3M level 8: 2^24 buckets without 618,297 bytes, 2^23
             // with 616,886) and level 7 keeps 2^23 buckets (+144 MiB; enwik8_3M level 7:
             // 620,382 → 617,507 bytes, with 2^22 buckets 620,429).
-            table_log: [19, 19, 20, 20, 22, 22, 23, 23, 23][l],
+            // Level 9 takes 2^24 buckets, and with `FLAG_ROOMIER` a block of 1 MiB uses
+            // them all (enwik8_1M 202,482 → 202,317 bytes, 546 → 841 MB peak, +2% time).
+            table_log: [19, 19, 20, 20, 22, 22, 23, 23, 24][l],
             match_log: [18, 18, 19, 19, 20, 20, 20, 22, 22][l],
             hist_log: 22,
             match_min: 3,
@@ -648,9 +655,9 @@ impl MixParams {
             // level; bits 26 and 27 (the topic and title contexts, the distance context, in
             // place of three of bit 19's contexts) at 7–9 (enwik8_1M level 8 204,452 →
             // 203,683 bytes, level 9 203,952 → 203,208; enwik8_3M level 8 590,680 → 587,984;
-            // the same speed).
+            // the same speed); bit 28 (the table filled from 1 MiB blocks) at 9.
             flags: [
-                17, 3167, 3167, 3167, 126591, 126847, 207613951, 207613951, 260046847,
+                17, 3167, 3167, 3167, 126591, 126847, 207613951, 207613951, 528482303,
             ][l] | FLAG_ROOMY,
             ssm: ssm_input::level_config(level.clamp(1, 9)),
         }
@@ -746,7 +753,8 @@ impl MixParams {
         let fit = |log: u32, want: u32, range: std::ops::RangeInclusive<u32>| {
             log.min(want.max(*range.start()))
         };
-        let table_room = if self.flags & FLAG_ROOMY != 0 { 3 } else { 2 };
+        let table_room =
+            2 + u32::from(self.flags & FLAG_ROOMY != 0) + u32::from(self.flags & FLAG_ROOMIER != 0);
         MixParams {
             table_log: fit(self.table_log, bits + table_room, TABLE_LOG),
             match_log: if self.match_log == 0 {
@@ -971,7 +979,8 @@ const MIXERS_V5: u32 = 5;
 
 /// Turns a current standard list into the list of the same level in format `version`
 /// (`container/format.rs: standard_params`): version 7 added `flags` bit 23 at every
-/// level and level 9's (the list with the SSM input) mixer rate 5 and counter limit 511;
+/// level, bits 26 and 27 at levels 7–9, and at level 9 (the list with the SSM input)
+/// bits 24, 25 and 28, a table of 2^24 buckets, mixer rate 5 and counter limit 511;
 /// version 6 added bits 19–22 and, with bits 20 and 22, more mixers at levels 7–9; the
 /// other settings are those of version 5.
 pub(crate) fn to_version_list(version: u8, params: &mut [u32]) {
@@ -981,6 +990,7 @@ pub(crate) fn to_version_list(version: u8, params: &mut [u32]) {
         _ => return,
     };
     if params.len() > N_BASE_PARAMS {
+        params[1] = 23;
         params[5] = 6;
         params[6] = 255;
     }
