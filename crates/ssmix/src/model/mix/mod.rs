@@ -948,9 +948,7 @@ impl MixParams {
             + on(FLAG_TOPIC, std::mem::size_of::<TopicText>() as u64)
             + std::mem::size_of::<MixModel>() as u64
     }
-}
 
-impl MixParams {
     /// The SSM input's optional parts by `flags` (`FLAG_SSM_SIDE2` only with
     /// `FLAG_SSM_SIDE`).
     fn ssm_parts(&self) -> ssm_input::Parts {
@@ -1586,7 +1584,7 @@ impl MixModel {
             ssm_tree,
             ssm_side: p.ssm.is_some() && p.flags & FLAG_SSM_SIDE != 0,
             ssm_side2: p.ssm.is_some() && p.ssm_parts().side2,
-            ssm_weight: p.ssm.is_some() && p.flags & FLAG_SSM_WEIGHT != 0,
+            ssm_weight: p.ssm.is_some() && p.ssm_parts().weight,
             lg,
             history: [0; MAX_ORDER_LEN as usize],
             ctx_hash: [0; MAX_ORDERS],
