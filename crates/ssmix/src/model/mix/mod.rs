@@ -1773,6 +1773,17 @@ impl MixModel {
 }
 
 impl MixModel {
+    /// The position in the current word (16 values): its length, else the class of the
+    /// last byte (a mixer selector, and a side code of `FLAG_SSM_SIDE2`).
+    #[inline]
+    fn word_pos(&self) -> usize {
+        if self.word_len > 0 {
+            3 + self.word_len.min(12) as usize
+        } else {
+            (self.shape & 3) as usize
+        }
+    }
+
     /// `FLAG_SSM_SIDE2`'s codes after token `t` (all its state updated; the runs of
     /// the next token are read here, the same values `code` reads again).
     fn model_codes(&mut self, t: Token) -> ssm_input::ModelCodes {
@@ -1797,11 +1808,7 @@ impl MixModel {
             above: (above >> 8) as u8,
             expected: sm.expected,
             len_class: sm.len_idx.min(15) + if lm.expected.is_some() { 16 } else { 0 },
-            word_pos: if self.word_len > 0 {
-                3 + self.word_len.min(12) as usize
-            } else {
-                (self.shape & 3) as usize
-            },
+            word_pos: self.word_pos(),
             follower: self.followers[t as usize] & 0xffff,
             run,
             shape: self.shape,
@@ -2132,12 +2139,7 @@ impl TokenModel for MixModel {
         // The APM outputs weigh `apm_w` each against the mixer's 1 in the final average.
         let final_mix = self.p.flags & FLAG_FINAL_MIX != 0;
         let apm_w = if final_mix { 2 } else { 1 };
-        // Position in the current word: its length, else the class of the last byte.
-        let word_pos = if self.word_len > 0 {
-            3 + self.word_len.min(12) as usize
-        } else {
-            (self.shape & 3) as usize
-        };
+        let word_pos = self.word_pos();
         let byte2_hi = (self.text >> 13 & 7) as usize;
         let prev_sel = (self.rank[prev as usize] >> self.nbits.saturating_sub(10)) as usize;
         let o2h = (u64::from(prev) << 16 ^ u64::from(prev2)).wrapping_mul(MIXC);
