@@ -210,14 +210,23 @@ pub(crate) struct Parts {
     pub(crate) weight: bool,
 }
 
+impl Parts {
+    /// Rows of the SSM's side embedding: none without side codes, [`SIDE_ROWS`] for the
+    /// markup codes and [`SIDE_ROWS_MORE`] more for the context model's.
+    fn side_rows(self) -> usize {
+        match (self.side, self.side2) {
+            (false, _) => 0,
+            (true, false) => SIDE_ROWS,
+            (true, true) => SIDE_ROWS + SIDE_ROWS_MORE,
+        }
+    }
+}
+
 /// Upper bound on the bytes the SSM input allocates (vocabulary at most `SSM_MAX_VOCAB`),
 /// with the optional `parts`.
 pub(crate) fn memory(list: &SsmList, parts: Parts) -> u64 {
     let Parts {
-        tree,
-        side,
-        side2,
-        weight,
+        tree, side, weight, ..
     } = parts;
     parse(list).map_or(0, |cfg| {
         let head = if tree {
@@ -226,9 +235,8 @@ pub(crate) fn memory(list: &SsmList, parts: Parts) -> u64 {
             0
         };
         // Weights, gradients and Adam's two moments per side row, and the chunk's codes.
-        let rows = SIDE_ROWS + if side2 { SIDE_ROWS_MORE } else { 0 };
         let side = if side {
-            16 * (rows * cfg.d_model) as u64 + 2 * (SIDE_CODES * cfg.chunk) as u64
+            16 * (parts.side_rows() * cfg.d_model) as u64 + 2 * (SIDE_CODES * cfg.chunk) as u64
         } else {
             0
         };
@@ -298,9 +306,7 @@ impl SsmInput {
     /// tree head if `parts.tree`, with side codes ([`SIDE_ROWS`], and
     /// [`SIDE_ROWS_MORE`] with `parts.side2`) if `parts.side`.
     pub(super) fn new(list: &SsmList, vocab: usize, parts: Parts) -> Result<Self> {
-        let Parts {
-            tree, side, side2, ..
-        } = parts;
+        let tree = parts.tree;
         let cfg = parse(list)?;
         if vocab == 0 || vocab > SSM_MAX_VOCAB {
             return Err(corrupt(
@@ -310,15 +316,7 @@ impl SsmInput {
         let nodes = if tree { tree_nodes(vocab) } else { 0 };
         let d = cfg.d_model;
         Ok(SsmInput {
-            ssm: Ssm::with_side(
-                cfg,
-                vocab,
-                match (side, side2) {
-                    (false, _) => 0,
-                    (true, false) => SIDE_ROWS,
-                    (true, true) => SIDE_ROWS + SIDE_ROWS_MORE,
-                },
-            ),
+            ssm: Ssm::with_side(cfg, vocab, parts.side_rows()),
             cum: vec![0; vocab + 1],
             tree: TreeHead::new(d, nodes),
         })
