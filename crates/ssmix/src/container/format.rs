@@ -52,16 +52,16 @@ fn known_flags(version: u8) -> u8 {
 ///
 /// These lists are part of the format: a frame may name them by level, so each version
 /// keeps the lists of the versions before it (`standard_lists_are_pinned` fails when
-/// they change). Versions 6 and 7 only turned on more of the mixing model's `flags` bits
-/// (19–22 at levels 7–9, with more mixers; 23 at every level), which older lists never
-/// set, so an older list is the current one without them (`mix::to_version_list`).
+/// they change). Versions 6 and 7 turned on more of the mixing model's `flags` bits,
+/// which older lists never set, with more mixers at levels 7–9 (version 6) and a larger
+/// table, a slower mixer rate and a higher counter limit at level 9 (version 7), so an
+/// older list is the current one with those undone (`mix::to_version_list`).
 fn standard_params(version: u8, kind: ModelKind, level: u8) -> Option<Vec<u32>> {
     let level = crate::Level::new(level).ok()?;
     match kind {
         ModelKind::Mix => {
-            let mut params = crate::model::config_for(level, crate::Preset::Default).params;
-            crate::model::mix::to_version_list(version, &mut params);
-            Some(params)
+            let params = crate::model::config_for(level, crate::Preset::Default).params;
+            Some(crate::model::mix::to_version_list(version, &params))
         }
         ModelKind::Baseline => {
             Some(crate::model::config_for(level, crate::Preset::Baseline).params)

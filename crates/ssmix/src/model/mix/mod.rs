@@ -981,23 +981,23 @@ const MIXERS_V5: u32 = 5;
 /// bits 24, 25 and 28, a table of 2^24 buckets, mixer rate 5 and counter limit 511;
 /// version 6 added bits 19–22 and, with bits 20 and 22, more mixers at levels 7–9; the
 /// other settings are those of version 5.
-pub(crate) fn to_version_list(version: u8, params: &mut [u32]) {
+pub(crate) fn to_version_list(version: u8, params: &[u32]) -> Vec<u32> {
     let (since, mixers_cap) = match version {
         ..=5 => (FLAGS_SINCE_V6, MIXERS_V5),
         6 => (FLAGS_SINCE_V7, u32::MAX),
-        _ => return,
+        _ => return params.to_vec(),
     };
-    if params.len() > N_BASE_PARAMS {
-        params[1] = 23;
-        params[5] = 6;
-        params[6] = 255;
+    let Ok(mut p) = MixParams::from_list(params) else {
+        return params.to_vec();
+    };
+    if p.ssm.is_some() {
+        p.table_log = 23;
+        p.lr = 6;
+        p.limit = 255;
     }
-    if let Some(flags) = params.get_mut(N_BASE_PARAMS - 1) {
-        *flags &= !since;
-    }
-    if let Some(mixers) = params.get_mut(N_BASE_PARAMS - 2) {
-        *mixers = (*mixers).min(mixers_cap);
-    }
+    p.flags &= !since;
+    p.mixers = p.mixers.min(mixers_cap);
+    p.to_list()
 }
 
 /// Content shorter than this is compressed at level 1 with level 2's settings (an
