@@ -459,8 +459,9 @@ const FLAG_SEL: u32 = 1 << 22;
 /// `flags` bit: a block of up to 2^b bytes gets a context table of up to 2^(b+3)
 /// buckets instead of 2^(b+2) (`MixParams::for_block`; never more than `table_log`), so
 /// blocks smaller than the level's table collide less. Every level sets it (version 7).
-/// enwik8_1M (2^20 bytes) at level 8: 2^22 buckets 204,869 bytes, 2^23 204,452 (2^24
-/// 204,334, 2^25 204,308: level 9's table stays at 2^23). The first 60 KB of enwik8 at
+/// enwik8_1M (2^20 bytes) at level 8 of format 6 (`flags` 6287359 with this bit): 2^22
+/// buckets 204,869 bytes, 2^23 204,452 (2^24 with `FLAG_ROOMIER` and `table_log` 24
+/// 204,334; 2^25, through a development switch, 204,308). The first 60 KB of enwik8 at
 /// levels 1 / 5 / 8: 17,961 → 17,950 / 16,474 → 16,432 / 16,331 → 16,231; 500 KB from
 /// enwik8_3M at level 5 / 8: 109,411 → 109,344 / 106,847 → 106,689; testdata/image.png
 /// 16,669 → 16,647 / 15,030 → 14,988 / 14,236 → 14,186, nginx_access.log ±1, source.c
